@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from './env.js';
+
+/**
+ * Owns the vault password file for the service's lifetime. A user-supplied
+ * VAULT_PASSWORD_FILE is used as is; an inline VAULT_PASSWORD is written to a private
+ * temporary file (0600, in a 0700 directory) that `dispose()` removes — also on SIGINT/SIGTERM
+ * and on process exit, so the password never outlives the service on disk.
+ */
+export class VaultPassword {
+  readonly file: string | null;
+  private tempDir: string | null = null;
+  private readonly onExit = () => this.dispose();
+
+  constructor(config: Pick<Config, 'vaultPasswordFile' | 'vaultPassword'>) {
+    if (config.vaultPasswordFile) {
+      this.file = config.vaultPasswordFile;
+    } else if (config.vaultPassword) {
+      this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-vault-'));
+      this.file = path.join(this.tempDir, 'vault_pass.txt');
+      fs.writeFileSync(this.file, config.vaultPassword, { mode: 0o600 });
+      process.once('exit', this.onExit);
+    } else {
+      this.file = null;
+    }
+  }
+
+  /** Idempotent; synchronous so that it also works from an 'exit' handler. */
+  dispose(): void {
+    if (this.tempDir) {
+      fs.rmSync(this.tempDir, { recursive: true, force: true });
+      this.tempDir = null;
+      process.removeListener('exit', this.onExit);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiError, pyRepr } from '../errors.js';
+
+/**
+ * Names of bundles, scenarios and inventories that clients may send: slash-separated segments
+ * of letters, digits, `_` and `-`. No dots, so no `..`; no leading slash, so nothing absolute.
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+
+export type PlaybookKind = 'bundles' | 'scenarios' | 'actions';
+
+function isInside(child: string, parent: string): boolean {
+  return child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+}
+
+function realpathOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Maps a bundle/scenario name to `<base>/<kind>/<name>/<file>`, following symlinks, and refuses
+ * anything that does not stay inside `<base>/<kind>`. Every refusal is a 400 with a JSON detail
+ * (the original answered a plain-text 500 for a missing file).
+ */
+export function resolveCatalogPlaybook(base: string, kind: PlaybookKind, name: string, file = 'main.yml'): string {
+  if (!NAME_PATTERN.test(name)) throw new ApiError(400, `:: err - INVALID ACTION NAME FORMAT ${pyRepr(name)}`);
+  const root = realpathOrNull(path.join(base, kind));
+  if (root === null) throw new ApiError(400, `:: err - PLAYBOOKS DIR NOT FOUND : ${path.join(base, kind)}`);
+  const candidate = path.join(root, name, file);
+  const resolved = realpathOrNull(candidate);
+  if (resolved === null) throw new ApiError(400, `:: err - PLAYBOOK NOT FOUND : ${candidate}`);
+  if (!isInside(resolved, root)) throw new ApiError(400, `:: err - POTENTIAL PATH TRAVERSAL DETECTED : ${resolved}`);
+  if (!fs.statSync(resolved).isFile()) throw new ApiError(400, `:: err - PLAYBOOK NOT FOUND : ${candidate}`);
+  return resolved;
+}
+
+/** `<inventoryDir>/<name>.yml`, with the same name rules and containment check. */
+export function resolveInventory(inventoryDir: string, name: string): string {
+  if (!NAME_PATTERN.test(name)) throw new ApiError(400, `:: err - INVALID INVENTORY NAME FORMAT ${pyRepr(name)}`);
+  const root = realpathOrNull(inventoryDir);
+  if (root === null) throw new ApiError(500, `:: err - INVENTORY DIR  NOT FOUND : ${inventoryDir}`);
+  const candidate = path.join(root, `${name}.yml`);
+  const resolved = realpathOrNull(candidate);
+  if (resolved === null) throw new ApiError(400, `:: err - INVENTORY NOT FOUND : ${candidate}`);
+  if (!isInside(resolved, root)) throw new ApiError(400, `:: err - POTENTIAL PATH TRAVERSAL DETECTED : ${resolved}`);
+  return resolved;
+}
+
+/** The service's own playbooks (generic.yml, ping.yml): a fixed name, so only existence is checked. */
+export function requireFile(file: string, message: string): string {
+  if (realpathOrNull(file) === null) throw new ApiError(400, `${message} : ${file}`);
+  return file;
+}

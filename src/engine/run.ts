@@ -1,0 +1,236 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { toUnsafeYaml } from './extravars.js';
+import { descendants, isAlive, processesWithEnvironment, signal } from './process-tree.js';
+import type { RunResult, RunSpec, RunStatus, RunnerEvent } from './types.js';
+
+export interface RunEnvironment {
+  bin: string;
+  tmpDir: string;
+  cancelGraceMs: number;
+  defaultTimeoutMs: number;
+  vaultPasswordFile: string | null;
+  vaultFile: string | null;
+  /** The child's environment, already stripped of secrets. */
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+export type RunState = 'queued' | 'running' | 'finished';
+type StopReason = 'canceled' | 'timeout';
+
+/** POSIX shell quoting: ansible-runner shell-splits its --cmdline value. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * One ansible-runner execution in its own private data directory.
+ *
+ * Emits `event` for every job event as ansible-runner prints it (`-j`), so callers can follow
+ * progress live; `done` resolves with the final answer built from the artifacts directory, which
+ * also holds the verbose events (an `ERROR!` before the play starts) that `-j` prints as raw text.
+ * The private directory — including artifacts/<id>/command, which records the whole environment —
+ * is deleted whatever happens.
+ */
+export class Run extends EventEmitter {
+  readonly id = randomUUID();
+  readonly spec: RunSpec;
+  readonly createdAt = Date.now();
+  readonly done: Promise<RunResult>;
+  state: RunState = 'queued';
+  private startedAt = 0;
+  private child: ChildProcess | null = null;
+  private stopReason: StopReason | null = null;
+  private playbookPid: number | null = null;
+  private doomed: number[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private settle!: (r: RunResult) => void;
+
+  constructor(spec: RunSpec, private readonly ctx: RunEnvironment) {
+    super();
+    this.spec = spec;
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** Stops the run: a queued run never starts; a running one gets SIGTERM, then SIGKILL on its tree. */
+  cancel(reason: StopReason = 'canceled'): void {
+    if (this.state === 'finished' || this.stopReason) return;
+    this.stopReason = reason;
+    if (this.state === 'queued') this.finish({ rc: 254, status: reason, events: [] });
+    else this.terminate();
+  }
+
+  /** Once the process exists (cancel may come while the private directory is being prepared). */
+  private terminate(): void {
+    const child = this.child;
+    if (!child?.pid || !this.stopReason) return;
+    // ansible-runner answers SIGTERM by killing ansible-playbook's process group and writing
+    // status=canceled. Remember the tree now: once the runner is gone its children are orphans.
+    this.doomed = descendants(child.pid);
+    child.kill('SIGTERM');
+    this.timers.push(setTimeout(() => this.killTree(), this.ctx.cancelGraceMs).unref());
+  }
+
+  /** Called by the engine when a slot is free. Resolves after the private directory is gone. */
+  async execute(): Promise<RunResult> {
+    if (this.state !== 'queued') return this.done;
+    this.state = 'running';
+    this.startedAt = Date.now();
+    let privateDir: string | null = null;
+    let outcome: Omit<RunResult, 'id' | 'queuedMs' | 'durationMs'>;
+    try {
+      privateDir = await fs.promises.mkdtemp(path.join(this.ctx.tmpDir, 'r42-run-'));
+      const args = await this.prepare(privateDir);
+      const exit = await this.spawnAndWait(args, privateDir);
+      const fromDisk = await readArtifactEvents(path.join(privateDir, 'artifacts', this.id));
+      outcome = { ...exit, events: fromDisk ?? exit.events };
+    } catch (err) {
+      this.ctx.log.error({ err, run: this.id }, 'ansible-runner could not be started');
+      const text = `ERROR! ansible-runner could not be started: ${(err as Error).message}`;
+      outcome = { rc: -1, status: this.stopReason ?? 'failed', events: [verboseEvent(text)] };
+    } finally {
+      this.killTree();
+      if (privateDir) await fs.promises.rm(privateDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    this.finish(outcome);
+    return this.done;
+  }
+
+  private async prepare(privateDir: string): Promise<string[]> {
+    const { ctx, spec } = this;
+    const cmdline: string[] = [];
+    if (ctx.vaultPasswordFile) cmdline.push('--vault-password-file', ctx.vaultPasswordFile);
+    if (ctx.vaultFile) cmdline.push('-e', `@${ctx.vaultFile}`);
+    if (spec.extravars && Object.keys(spec.extravars).length > 0) {
+      // After the vault file on the command line, so request values win, as in the original.
+      const file = path.join(privateDir, 'request-vars.yml');
+      await fs.promises.writeFile(file, toUnsafeYaml(spec.extravars), { mode: 0o600 });
+      cmdline.push('-e', `@${file}`);
+    }
+    if (spec.tags) cmdline.push('--tags', spec.tags);
+
+    // The playbook is passed by absolute path: ansible-playbook finds roles and vars relative to
+    // it, and nothing is copied (the original copied the whole playbook directory per run).
+    const args = ['run', privateDir, '-p', spec.playbook, `--inventory=${spec.inventory}`, '-j', `--ident=${this.id}`];
+    if (spec.limit) args.push(`--limit=${spec.limit}`);
+    if (cmdline.length > 0) args.push(`--cmdline=${cmdline.map(shellQuote).join(' ')}`);
+    return args;
+  }
+
+  private spawnAndWait(args: string[], cwd: string): Promise<{ rc: number; status: RunStatus; events: RunnerEvent[] }> {
+    const { ctx, spec } = this;
+    return new Promise((resolve, reject) => {
+      const live: RunnerEvent[] = [];
+      const child = spawn(ctx.bin, args, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      this.child = child;
+      child.once('error', reject);
+      this.terminate();
+
+      const timeoutMs = spec.timeoutMs ?? ctx.defaultTimeoutMs;
+      this.timers.push(setTimeout(() => this.cancel('timeout'), timeoutMs).unref());
+
+      const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        const ev = parseEventLine(line);
+        if (ev.pid && ev.event !== 'verbose') this.playbookPid ??= ev.pid;
+        live.push(ev);
+        this.emit('event', ev);
+      });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        if (stderr.length < 16_384) stderr += chunk.toString('utf8');
+      });
+
+      child.once('close', (code, sig) => {
+        for (const t of this.timers) clearTimeout(t);
+        const rc = code ?? 254;
+        let status: RunStatus = rc === 0 ? 'successful' : 'failed';
+        if (this.stopReason) status = this.stopReason;
+        if (stderr.trim() !== '') {
+          ctx.log.warn({ run: this.id, stderr: stderr.slice(0, 2000) }, 'ansible-runner wrote to stderr');
+          if (rc !== 0 && live.length === 0) live.push(verboseEvent(stderr));
+        }
+        if (sig) ctx.log.warn({ run: this.id, signal: sig }, 'ansible-runner ended by a signal');
+        resolve({ rc: this.stopReason ? 254 : rc, status, events: live });
+      });
+    });
+  }
+
+  /** Last resort after a cancel or on exit: nothing of this run may outlive it. */
+  private killTree(): void {
+    const child = this.child;
+    const pids = new Set(this.doomed);
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      for (const pid of descendants(child.pid)) pids.add(pid);
+      signal(child.pid, 'SIGKILL');
+    }
+    if (this.playbookPid && isAlive(this.playbookPid)) signal(-this.playbookPid, 'SIGKILL');
+    // A run stopped early (before ansible-playbook printed an event) may have left a playbook
+    // process the runner no longer knows about: find it by the run id in its environment.
+    if (this.stopReason || child?.exitCode !== 0) for (const pid of processesWithEnvironment(this.id)) pids.add(pid);
+    for (const pid of pids) if (isAlive(pid)) signal(pid, 'SIGKILL');
+  }
+
+  private finish(r: Omit<RunResult, 'id' | 'queuedMs' | 'durationMs'>): void {
+    if (this.state === 'finished') return;
+    this.state = 'finished';
+    const now = Date.now();
+    const started = this.startedAt || now;
+    const result: RunResult = {
+      id: this.id,
+      ...r,
+      queuedMs: started - this.createdAt,
+      durationMs: this.startedAt ? now - this.startedAt : 0,
+    };
+    this.emit('finished', result);
+    this.settle(result);
+  }
+}
+
+function verboseEvent(stdout: string): RunnerEvent {
+  return { event: 'verbose', stdout };
+}
+
+/** `-j` prints JSON events, but verbose text (warnings, ERROR!) raw: keep both, in order. */
+function parseEventLine(line: string): RunnerEvent {
+  if (line.startsWith('{')) {
+    try {
+      const ev = JSON.parse(line) as RunnerEvent;
+      if (typeof ev.event === 'string') return ev;
+    } catch {
+      // not an event after all
+    }
+  }
+  return verboseEvent(line);
+}
+
+/** The job events in counter order, or null when the directory is missing. */
+export async function readArtifactEvents(artifactDir: string): Promise<RunnerEvent[] | null> {
+  const dir = path.join(artifactDir, 'job_events');
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return null;
+  }
+  const numbered = names
+    .filter((n) => /^\d+-.*\.json$/.test(n))
+    .map((n) => ({ n, counter: Number.parseInt(n, 10) }))
+    .sort((a, b) => a.counter - b.counter);
+  const events = await Promise.all(
+    numbered.map(async ({ n }) => {
+      try {
+        return JSON.parse(await fs.promises.readFile(path.join(dir, n), 'utf8')) as RunnerEvent;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return events.filter((e): e is RunnerEvent => e !== null);
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig, type Config } from '../src/config/env.js';
+import { REPO_ROOT } from '../src/config/paths.js';
+import { Engine } from '../src/engine/engine.js';
+
+export const FIXTURES = path.join(REPO_ROOT, 'tests', 'fixtures');
+export const FIXTURE_INVENTORY = path.join(FIXTURES, 'inventory', 'hosts.yml');
+export const fixturePlaybook = (name: string) => path.join(FIXTURES, 'playbooks', `${name}.yml`);
+export const silentLog = pino({ level: 'silent' });
+
+export function tempDir(prefix = 'r42-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A config as the service would load it, rooted in tests/fixtures unless overridden. */
+export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig({ PATH: process.env.PATH, HOME: process.env.HOME, PROJECT_ROOT_DIR: FIXTURES, ...env });
+}
+
+export function testEngine(opts: { env?: Record<string, string>; vaultPasswordFile?: string | null; baseEnv?: NodeJS.ProcessEnv } = {}) {
+  const config = testConfig(opts.env);
+  return new Engine({ config, vaultPasswordFile: opts.vaultPasswordFile ?? null, log: silentLog, baseEnv: opts.baseEnv });
+}
+
+/** Every file under dir, recursively (for "nothing left behind" and "no secret on disk" checks). */
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
+}
+
+/** Pids of processes whose command line contains `needle`. */
+export function processesMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(needle)) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs = 20_000, stepMs = 50): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

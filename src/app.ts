@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/env.js';
+import { Engine } from './engine/engine.js';
+import { registerCors } from './http/cors.js';
+import { registerDocs } from './http/docs.js';
+import { registerErrorHandling } from './http/errors.js';
+import { validatorCompiler } from './http/validation.js';
+import { registerRoutes } from './routes/handler.js';
+import { routeTable } from './routes/table.js';
+
+export interface AppOptions {
+  /** Path of the vault password file runs use (VaultPassword.file), or null. */
+  vaultPasswordFile?: string | null;
+  /** A pino logger, or `false` to silence the app (tests). */
+  logger?: Logger | false;
+  /** Injected engine (tests); by default one is created from the config and closed with the app. */
+  engine?: Engine;
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    engine: Engine;
+    config: Readonly<Config>;
+  }
+}
+
+/**
+ * Builds the HTTP application without listening, so tests can use `inject()` or listen on
+ * an ephemeral port themselves.
+ */
+export async function createApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger === false ? undefined : opts.logger,
+    logger: opts.logger === false ? false : undefined,
+    // A gateway may already have given the request an id: keep it so logs can be joined.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true } },
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+
+  const engine = opts.engine ?? new Engine({ config, vaultPasswordFile: opts.vaultPasswordFile ?? null, log: app.log as Logger });
+  app.decorate('engine', engine);
+  app.decorate('config', config);
+  if (!opts.engine) app.addHook('preClose', async () => engine.close());
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  registerErrorHandling(app, { debug: config.debug });
+  await registerCors(app, config.corsOriginRegex);
+  await registerDocs(app);
+  registerRoutes(app, routeTable, { engine, ctx: { config } });
+  await app.ready();
+  return app;
+}

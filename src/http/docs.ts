@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+export const API_INFO = {
+  title: 'CR42 - API',
+  version: 'v0.1',
+  description:
+    'Range42 backend API: runs Ansible playbooks against Proxmox VE on behalf of the deployer UI. ' +
+    'No authentication in this layer: an API gateway sits in front.',
+  license: { name: 'GPLv3', url: 'https://www.gnu.org/licenses/gpl-3.0.html' },
+  contact: { email: 'info@digisquad.com' },
+};
+
+const REDOC_PAGE = `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${API_INFO.title} - ReDoc</title>
+    <style>body { margin: 0; padding: 0; }</style>
+  </head>
+  <body>
+    <redoc spec-url="/docs/openapi.json"></redoc>
+    <script src="/docs/redoc/redoc.standalone.js"></script>
+  </body>
+</html>
+`;
+
+/**
+ * OpenAPI 3.1 built from the route schemas, Swagger UI at /docs/swagger and ReDoc at
+ * /docs/redoc. Both pages load their scripts from this service's own dependencies, so the
+ * docs render on a machine without internet access (the original's pages used a CDN).
+ */
+export async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: API_INFO,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs/swagger', staticCSP: false });
+
+  const redocBundle = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  let redocScript: Buffer | null = null;
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/redoc', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
+  app.get('/docs/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_req, reply) => {
+    redocScript ??= await fs.promises.readFile(redocBundle);
+    return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(redocScript);
+  });
+}

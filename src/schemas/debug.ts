@@ -1,0 +1,14 @@
+import { Type } from 'typebox';
+import { ProxmoxNode, optionalNullable, requiredNullable } from './common.js';
+
+export const DebugPingRequest = Type.Object(
+  {
+    proxmox_node: ProxmoxNode,
+    hosts: requiredNullable(Type.String({ pattern: '^[A-Za-z0-9\\._-]+$' }), {
+      description: 'Ansible --limit (host or group); null runs on every host of the inventory',
+      examples: ['px-testing'],
+    }),
+    as_json: optionalNullable(Type.Boolean(), false, { description: 'Accepted for compatibility; ping always answers in log mode' }),
+  },
+  { examples: [{ proxmox_node: 'px-testing', hosts: 'px-testing' }] },
+);

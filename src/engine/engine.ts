@@ -42,6 +42,8 @@ export class Engine {
   private readonly queue: Run[] = [];
   private readonly runEnv: RunEnvironment;
   private closed = false;
+  /** Runs accepted since creation (for metrics, and for tests proving that nothing ran). */
+  private startedCount = 0;
   /** Moving average of run durations, for Retry-After. */
   private avgDurationMs = 2000;
 
@@ -59,9 +61,9 @@ export class Engine {
     };
   }
 
-  get stats(): { running: number; queued: number; maxConcurrent: number; maxQueued: number } {
+  get stats(): { running: number; queued: number; started: number; maxConcurrent: number; maxQueued: number } {
     const r = this.opts.config.runner;
-    return { running: this.running.size, queued: this.queue.length, maxConcurrent: r.maxConcurrent, maxQueued: r.maxQueued };
+    return { running: this.running.size, queued: this.queue.length, started: this.startedCount, maxConcurrent: r.maxConcurrent, maxQueued: r.maxQueued };
   }
 
   /** Queues a run and returns it at once; throws QueueFullError or EngineClosedError. */
@@ -73,6 +75,7 @@ export class Engine {
       throw new QueueFullError(Math.max(1, Math.ceil((waves * this.avgDurationMs) / 1000)));
     }
     const run = new Run(spec, this.runEnv);
+    this.startedCount++;
     run.once('finished', () => {
       const i = this.queue.indexOf(run);
       if (i >= 0) this.queue.splice(i, 1);

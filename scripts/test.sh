@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what is missing, type-checks, runs vitest, and ends with
+# one line "N passed, N failed". Extra arguments go to vitest (e.g. a test file).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh --test || exit 1
+
+typecheck_failed=0
+if ! npx tsc -p tsconfig.json; then
+  echo "typecheck failed" >&2
+  typecheck_failed=1
+fi
+
+report=$(mktemp)
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+status=$?
+summary=$(node -e '
+  const fs = require("fs");
+  let r = {};
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
+  const failed = (r.numFailedTests ?? 0) + Number(process.argv[2]) + (r.numTotalTests === undefined ? 1 : 0);
+  console.log(`${r.numPassedTests ?? 0} passed, ${failed} failed`);
+' "$report" "$typecheck_failed")
+rm -f "$report"
+echo "$summary"
+[ "$status" = 0 ] && [ "$typecheck_failed" = 0 ]

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { decryptVault, isVaultText } from './ansible-vault.js';
+
+/** What the service needs to call the Proxmox API itself (name resolution, status polling). */
+export interface ProxmoxCredentials {
+  /** `host:port`, as the Ansible role's `proxmox_api_host`. */
+  apiHost: string;
+  node: string;
+  user: string;
+  tokenId: string;
+  tokenSecret: string;
+  validateCerts: boolean;
+}
+
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
+}
+
+export interface CredentialSources {
+  inventoryDir: string;
+  /** API_BACKEND_VAULT_FILE: extra vars that override the inventory's, as they do in runs. */
+  vaultFile: string | null;
+  /** Contents of the vault password file, when there is one. */
+  vaultPassword: string | null;
+}
+
+type Vars = Record<string, unknown>;
+
+/** YAML with Ansible's `!vault` tag kept as a marker object to decrypt afterwards. */
+const vaultTag = {
+  tag: '!vault',
+  resolve: (value: string) => ({ __vault__: value }),
+};
+
+function reveal(value: unknown, password: string | null, what: string): unknown {
+  if (value && typeof value === 'object' && '__vault__' in value) {
+    if (!password) throw new CredentialsError(`${what} is vault-encrypted and no vault password is configured`);
+    return decryptVault(String((value as { __vault__: string }).__vault__), password).trim();
+  }
+  return value;
+}
+
+function parseVarsFile(file: string, password: string | null): Vars {
+  let text = fs.readFileSync(file, 'utf8');
+  if (isVaultText(text)) {
+    if (!password) throw new CredentialsError(`${file} is vault-encrypted and no vault password is configured`);
+    text = decryptVault(text, password);
+  }
+  const doc = YAML.parse(text, { customTags: [vaultTag] }) as unknown;
+  return doc && typeof doc === 'object' ? (doc as Vars) : {};
+}
+
+function proxmoxHosts(inventory: Vars): Array<[string, Vars]> {
+  const dig = (o: unknown, ...keys: string[]): unknown =>
+    keys.reduce<unknown>((cur, k) => (cur && typeof cur === 'object' ? (cur as Vars)[k] : undefined), o);
+  const hosts = dig(inventory, 'all', 'children', 'range42_infrastructure', 'children', 'proxmox', 'hosts');
+  if (!hosts || typeof hosts !== 'object') return [];
+  return Object.entries(hosts as Vars).map(([name, vars]) => [name, (vars && typeof vars === 'object' ? vars : {}) as Vars]);
+}
+
+/**
+ * The Proxmox credentials the playbooks would use: the first host of the inventory's `proxmox`
+ * group that has a `proxmox_api_host` (the original's rule), overridden by the vault extra-vars
+ * file, with `!vault` values and encrypted files decrypted.
+ */
+export function loadProxmoxCredentials(src: CredentialSources): ProxmoxCredentials {
+  const inventoryFile = path.join(src.inventoryDir, 'hosts.yml');
+  let inventory: Vars;
+  try {
+    inventory = parseVarsFile(inventoryFile, src.vaultPassword);
+  } catch (err) {
+    if (err instanceof CredentialsError) throw err;
+    throw new CredentialsError(`cannot read ${inventoryFile}: ${(err as Error).message}`);
+  }
+  const hosts = proxmoxHosts(inventory);
+  const extra = src.vaultFile ? parseVarsFile(src.vaultFile, src.vaultPassword) : {};
+  const chosen = hosts.find(([, v]) => Boolean(v.proxmox_api_host) || Boolean(extra.proxmox_api_host));
+  if (!chosen && !extra.proxmox_api_host) throw new CredentialsError('Proxmox credentials not found in backend inventory');
+  const vars: Vars = { ...(chosen?.[1] ?? {}), ...extra };
+  const get = (key: string, fallback: string) => {
+    const v = reveal(vars[key], src.vaultPassword, key);
+    return v === undefined || v === null || v === '' ? fallback : String(v);
+  };
+  const creds: ProxmoxCredentials = {
+    apiHost: get('proxmox_api_host', ''),
+    node: get('proxmox_node', 'pve01'),
+    user: get('proxmox_api_user', 'root@pam'),
+    tokenId: get('proxmox_api_token_id', ''),
+    tokenSecret: get('proxmox_api_token_secret', ''),
+    validateCerts: ['true', 'yes', '1'].includes(get('proxmox_validate_certs', 'false').toLowerCase()),
+  };
+  if (!creds.apiHost) throw new CredentialsError('Proxmox credentials not found in backend inventory');
+  return creds;
+}

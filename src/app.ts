@@ -7,6 +7,7 @@ import { registerCors } from './http/cors.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
+import { VmNameResolver } from './proxmox/vm-names.js';
 import { registerRoutes } from './routes/handler.js';
 import { routeTable } from './routes/table.js';
 
@@ -61,7 +62,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   registerErrorHandling(app, { debug: config.debug });
   await registerCors(app, config.corsOriginRegex);
   await registerDocs(app);
-  registerRoutes(app, routeTable, { engine, ctx: { config } });
+  const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
+  app.addHook('onClose', async () => vmNames.close());
+  registerRoutes(app, routeTable, { engine, ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) } });
   await app.ready();
   return app;
 }

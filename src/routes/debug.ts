@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { requireFile } from '../engine/names.js';
 import { DebugPingRequest } from '../schemas/debug.js';
-import type { RouteDef } from './types.js';
+import type { RouteContext, RouteDef } from './types.js';
+
+function pingFiles(ctx: RouteContext) {
+  const playbook = requireFile(path.join(ctx.config.localPlaybooksDir, 'ping.yml'), ':: MISSING PLAYBOOK');
+  const inventory = requireFile(path.join(ctx.config.inventoryDir, 'hosts.yml'), ':: MISSING INVENTORY');
+  return { playbook, inventory };
+}
 
 export const debugRoutes: RouteDef[] = [
   {
@@ -13,16 +19,28 @@ export const debugRoutes: RouteDef[] = [
     description: 'Runs playbooks/ping.yml (ansible.builtin.ping) on `hosts` (an Ansible --limit), or on every host when null.',
     body: DebugPingRequest,
     output: 'log',
-    plan(body, { config }) {
-      const playbook = requireFile(path.join(config.localPlaybooksDir, 'ping.yml'), ':: MISSING PLAYBOOK');
-      const inventory = requireFile(path.join(config.inventoryDir, 'hosts.yml'), ':: MISSING INVENTORY');
+    plan(body, ctx) {
       return {
-        playbook,
-        inventory,
+        ...pingFiles(ctx),
         limit: (body.hosts as string | null) ?? null,
         extravars: body.proxmox_node ? { proxmox_node: body.proxmox_node } : null,
         label: 'debug_ping',
       };
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v0/admin/debug/func_test',
+    operationId: 'debug_func_test',
+    tags: ['__tmp_testing'],
+    summary: 'temp stuff',
+    description: 'Kept for compatibility: looks up VM 1000 on node px-testing and answers null (404 when it does not exist).',
+    output: 'log',
+    plan: () => [],
+    async respond(_body, ctx) {
+      pingFiles(ctx);
+      await ctx.resolveVmName('px-testing', '1000');
+      return null;
     },
   },
 ];

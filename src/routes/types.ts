@@ -3,28 +3,39 @@ import type { Config } from '../config/env.js';
 import type { RunSpec } from '../engine/types.js';
 
 export type Body = Record<string, unknown>;
+export type Method = 'GET' | 'POST' | 'DELETE';
 
 /** What a route needs to turn a request into runs. */
 export interface RouteContext {
   config: Readonly<Config>;
+  /** The name of a VM, read from the Proxmox API; ApiError 404 when the id is unknown. */
+  resolveVmName(node: string | null, vmId: string): Promise<string>;
 }
 
 /**
  * One operation of the API, described as data. The generic handler validates the body against
- * `body`, asks `plan` for the run, runs it and shapes the answer:
+ * `body`, asks `plan` for the runs, executes them in order (stopping at the first that fails)
+ * and shapes the answer from the last one:
  * - `output: 'log'`: always `{rc, log_multiline}`;
  * - `output: { resultKey }`: `{rc, result}` (values published under that key) when `as_json`
  *   (default true) is set, else `{rc, log_multiline}`.
+ * `respond` replaces the whole handling for the odd route out (func_test).
  */
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: Method;
   url: string;
   operationId: string;
   tags: string[];
   summary: string;
   description?: string;
   body?: TSchema;
+  params?: TSchema;
+  /** UI spellings mapped to the original field names before validation (old name → new name). */
+  aliases?: Record<string, string>;
+  /** Not listed in the OpenAPI document (a transport variant of a documented route). */
+  hidden?: boolean;
   output: 'log' | { resultKey: string };
   /** Checks and resolution happen here (ApiError on refusal), before anything runs. */
-  plan(body: Body, ctx: RouteContext): RunSpec;
+  plan(body: Body, ctx: RouteContext, params: Record<string, string>): Promise<RunSpec | RunSpec[]> | RunSpec | RunSpec[];
+  respond?(body: Body, ctx: RouteContext): Promise<unknown>;
 }

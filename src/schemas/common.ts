@@ -6,8 +6,14 @@ import { Type, type TSchema } from 'typebox';
  * null: `requiredNullable()` expresses it as a required property whose type admits null.
  */
 export const NODE_PATTERN = '^[A-Za-z0-9-]*$';
+export const VM_ID_PATTERN = '^[0-9]+$';
 
 export const ProxmoxNode = Type.String({ pattern: NODE_PATTERN, description: 'Proxmox node name', examples: ['px-testing'] });
+export const AsJson = Type.Optional(Type.Boolean({ default: true, description: 'true: answer {rc, result}; false: {rc, log_multiline}' }));
+export const VmId = Type.String({ pattern: VM_ID_PATTERN, description: 'Proxmox VM id (a string of digits)', examples: ['1000'] });
+
+/** The typed string pattern helper: `str(pattern, extra)`. */
+export const str = (pattern: string, extra: Record<string, unknown> = {}) => Type.String({ pattern, ...extra });
 
 export function requiredNullable<T extends TSchema>(schema: T, extra: Record<string, unknown> = {}) {
   const { type, ...rest } = schema as unknown as { type: string; [k: string]: unknown };

@@ -1,0 +1,111 @@
+import * as S from '../schemas/proxmox.js';
+import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun } from './plans.js';
+import type { Body, RouteContext, RouteDef } from './types.js';
+
+const VMS = '/v0/admin/proxmox/vms';
+const USAGE = ['proxmox - usage'];
+const LIFECYCLE = ['proxmox - vm lifecycle'];
+const MANAGEMENT = ['proxmox - vm management'];
+
+const vmVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
+
+const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_id/${verb}`): RouteDef => ({
+  method: 'POST',
+  url,
+  operationId: action,
+  tags: LIFECYCLE,
+  summary,
+  body: S.VmRequest,
+  output: { resultKey: action },
+  plan: (b, ctx) => roleRun(ctx, action, vmVars(b)),
+});
+
+/** The mass routes act on exactly the VMs they are given (the original always ran the "vuln" bundle). */
+const massPower = (verb: string, action: string, summary: string): RouteDef => ({
+  method: 'POST',
+  url: `${VMS}/vm_ids/${verb}`,
+  operationId: `mass_${action}`,
+  tags: LIFECYCLE,
+  summary,
+  body: S.MassActionRequest,
+  output: { resultKey: action },
+  plan: (b, ctx) => ({
+    playbook: bundlePlaybook(ctx, 'core/proxmox/configure/default/vms/mass-action'),
+    inventory: hostsInventory(ctx),
+    limit: nodeOrNull(b),
+    extravars: {
+      PROXMOX_VM_ACTION: action,
+      ...(b.proxmox_node ? { PROXMOX_NODE: b.proxmox_node } : {}),
+      ...((b.vm_ids as string[]).length > 0 ? { VM_IDS: b.vm_ids } : {}),
+    },
+    label: `mass_${action}`,
+  }),
+});
+
+async function withVmName(b: Body, ctx: RouteContext): Promise<string> {
+  return ctx.resolveVmName(nodeOrNull(b), String(b.vm_id));
+}
+
+export const vmRoutes: RouteDef[] = [
+  {
+    method: 'POST', url: `${VMS}/list`, operationId: 'vm_list', tags: USAGE, summary: 'List the VMs of a node',
+    body: S.NodeRequest, output: { resultKey: 'vm_list' },
+    plan: (b, ctx) => roleRun(ctx, 'vm_list', pick(b, ['proxmox_node'], 'truthy')),
+  },
+  {
+    method: 'POST', url: `${VMS}/list_usage`, operationId: 'vm_list_usage', tags: USAGE, summary: 'List the VMs of a node with their resource usage',
+    body: S.NodeRequest, output: { resultKey: 'vm_list_usage' },
+    plan: (b, ctx) => roleRun(ctx, 'vm_list_usage', pick(b, ['proxmox_node'], 'truthy')),
+  },
+  power('start', 'vm_start', 'Start a VM'),
+  power('stop', 'vm_stop', 'Shut a VM down (ACPI)'),
+  power('stop_force', 'vm_stop_force', 'Stop a VM at once'),
+  { ...power('stop-force', 'vm_stop_force', 'Stop a VM at once (alias of stop_force)'), operationId: 'vm_stop_force_alias' },
+  power('pause', 'vm_pause', 'Pause a VM'),
+  power('resume', 'vm_resume', 'Resume a paused VM'),
+  {
+    method: 'POST', url: `${VMS}/vm_id/create`, operationId: 'vm_create', tags: MANAGEMENT, summary: 'Create a VM',
+    body: S.VmCreateRequest, output: { resultKey: 'vm_create' },
+    plan: (b, ctx) => roleRun(ctx, 'vm_create', pick(b, ['proxmox_node', 'vm_id', 'vm_name', 'vm_cpu', 'vm_cores', 'vm_sockets', 'vm_memory', 'vm_disk_size', 'vm_iso'])),
+  },
+  {
+    method: 'DELETE', url: `${VMS}/vm_id/delete`, operationId: 'vm_delete', tags: MANAGEMENT, summary: 'Delete a VM',
+    description: 'The VM name is read from the Proxmox API first; an unknown id is a 404 and nothing runs.',
+    body: S.VmRequest, output: { resultKey: 'vm_delete' },
+    plan: async (b, ctx) => roleRun(ctx, 'vm_delete', { ...vmVars(b), vm_name: await withVmName(b, ctx) }),
+  },
+  {
+    method: 'POST', url: `${VMS}/vm_id/clone`, operationId: 'vm_clone', tags: MANAGEMENT, summary: 'Clone a VM or template',
+    description: 'The source id must exist (404 otherwise); the clone gets `vm_name`.',
+    body: S.VmCloneRequest, output: { resultKey: 'vm_clone' },
+    plan: async (b, ctx) => {
+      await withVmName(b, ctx);
+      return roleRun(ctx, 'vm_clone', {
+        ...vmVars(b),
+        vm_name: b.vm_name,
+        vm_new_id: b.vm_new_id,
+        vm_description: b.vm_description ?? 'cloned-vm',
+        ...pick(b, ['full_clone', 'proxmox_dest_vm_storage_name']),
+      });
+    },
+  },
+  massPower('stop', 'vm_stop', 'Mass stop vms'),
+  massPower('stop_force', 'vm_stop_force', 'Mass force-stop vms'),
+  massPower('start', 'vm_start', 'Mass start vms'),
+  massPower('pause', 'vm_pause', 'Mass pause vms'),
+  massPower('resume', 'vm_resume', 'Mass resume vms'),
+  {
+    method: 'DELETE', url: `${VMS}/vm_ids/delete`, operationId: 'mass_vm_delete', tags: LIFECYCLE, summary: 'Mass delete vms',
+    body: S.MassDeleteRequest, output: { resultKey: 'vm_delete' },
+    plan: (b, ctx) => ({
+      playbook: bundlePlaybook(ctx, 'core/proxmox/configure/default/vms/mass-delete'),
+      inventory: hostsInventory(ctx),
+      limit: nodeOrNull(b),
+      extravars: {
+        ...(b.proxmox_node ? { PROXMOX_NODE: b.proxmox_node } : {}),
+        VMS: (b.vms as Array<{ id: string; name: string }>).map((v) => ({ ID: v.id, NAME: v.name })),
+      },
+      label: 'mass_vm_delete',
+    }),
+  },
+];

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Revert the default admin VMs to a snapshot — POST /v0/admin/run/bundles/core/proxmox/configure/default/snapshot/revert-vms-admin
+# Usage: R42_API_URL=http://localhost:8000 ./bundle_snapshot_revert_vms_admin.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_snapshot_name":"default-snapshot-from-API"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/proxmox/configure/default/snapshot/revert-vms-admin" \
+  -H 'content-type: application/json' -d "$body"
+echo

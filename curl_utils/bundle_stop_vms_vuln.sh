@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Stop the default vuln VMs — POST /v0/admin/run/bundles/core/proxmox/configure/default/stop-vms-vuln
+# Usage: R42_API_URL=http://localhost:8000 ./bundle_stop_vms_vuln.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","as_json":true}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/proxmox/configure/default/stop-vms-vuln" \
+  -H 'content-type: application/json' -d "$body"
+echo

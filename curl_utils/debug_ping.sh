@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Ping the inventory hosts — POST /v0/admin/debug/ping
+# Usage: R42_API_URL=http://localhost:8000 ./debug_ping.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","hosts":"px-testing"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/debug/ping" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Mass delete vms — DELETE /v0/admin/proxmox/vms/vm_ids/delete
+# Usage: R42_API_URL=http://localhost:8000 ./mass_vm_delete.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vms":[{"id":"4000","name":"vuln-box-00"}]}'}
+curl -sS --fail-with-body -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_ids/delete" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Mass force-stop vms — POST /v0/admin/proxmox/vms/vm_ids/stop_force
+# Usage: R42_API_URL=http://localhost:8000 ./mass_vm_stop_force.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_ids":["4000","4001"]}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_ids/stop_force" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Add a network interface to a VM — POST /v0/admin/proxmox/network/vm/add
+# Usage: R42_API_URL=http://localhost:8000 ./network_add_interfaces_vm.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","iface_model":"virtio","iface_bridge":"vmbr0","vm_vmnet_id":1,"iface_trunks":null,"iface_tag":null,"iface_rate":null,"iface_queues":null,"iface_mtu":null,"iface_macaddr":null,"iface_link_down":null,"iface_firewall":true}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/network/vm/add" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# List the network interfaces of a node — POST /v0/admin/proxmox/network/node/list
+# Usage: R42_API_URL=http://localhost:8000 ./network_list_interfaces_node_single_slash.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","as_json":true}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/network/node/list" \
+  -H 'content-type: application/json' -d "$body"
+echo

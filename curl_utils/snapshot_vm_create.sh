@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Snapshot a VM — POST /v0/admin/proxmox/vms/vm_id/snapshot/create
+# Usage: R42_API_URL=http://localhost:8000 ./snapshot_vm_create.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","vm_snapshot_name":"before-exercise","vm_snapshot_description":"clean-state"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/snapshot/create" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Clone a VM or template — POST /v0/admin/proxmox/vms/vm_id/clone
+# Usage: R42_API_URL=http://localhost:8000 ./vm_clone.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"9221","vm_new_id":"4011","vm_name":"lab-web-02","vm_description":"cloned from template"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/clone" \
+  -H 'content-type: application/json' -d "$body"
+echo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set the description of a VM — POST /v0/admin/proxmox/vms/vm_id/config/vm_set_description
+# Usage: R42_API_URL=http://localhost:8000 ./vm_set_description.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","vm_description":"web server of team 1"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/config/vm_set_description" \
+  -H 'content-type: application/json' -d "$body"
+echo

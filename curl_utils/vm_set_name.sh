@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Rename a VM — POST /v0/admin/proxmox/vms/vm_id/config/vm_set_name
+# Usage: R42_API_URL=http://localhost:8000 ./vm_set_name.sh [json-body]
+set -euo pipefail
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","vm_name":"lab-web-01"}'}
+curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/config/vm_set_name" \
+  -H 'content-type: application/json' -d "$body"
+echo

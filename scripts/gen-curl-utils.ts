@@ -1,0 +1,32 @@
+// Writes curl_utils/<operationId>.sh, one script per documented operation, with the example body
+// of its schema: `npm run curl-utils`. Each script takes its base URL from R42_API_URL.
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../src/config/paths.js';
+import { routeTable } from '../src/routes/table.js';
+
+const dir = path.join(REPO_ROOT, 'curl_utils');
+fs.rmSync(dir, { recursive: true, force: true });
+fs.mkdirSync(dir);
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+let count = 0;
+for (const def of routeTable) {
+  if (def.hidden) continue;
+  const example = (def.body as { examples?: unknown[] } | undefined)?.examples?.[0];
+  const url = def.url.replace(':bundles_name', 'core%2Flinux%2Fubuntu%2Finstall%2Fdocker').replace(':scenario_name', 'demo-lab');
+  const lines = [
+    '#!/usr/bin/env bash',
+    `# ${def.summary} — ${def.method} ${def.url}`,
+    '# Usage: R42_API_URL=http://localhost:8000 ./' + `${def.operationId}.sh [json-body]`,
+    'set -euo pipefail',
+    `body=\${1:-${shellQuote(JSON.stringify(example ?? {}))}}`,
+    `curl -sS --fail-with-body -X ${def.method} "\${R42_API_URL:-http://localhost:8000}${url}" \\`,
+    "  -H 'content-type: application/json' -d \"$body\"",
+    'echo',
+  ];
+  if (!def.body) lines.splice(4, 1, 'body=${1:-}');
+  fs.writeFileSync(path.join(dir, `${def.operationId}.sh`), `${lines.join('\n')}\n`, { mode: 0o755 });
+  count++;
+}
+console.log(`wrote ${count} scripts to curl_utils/`);

@@ -11,8 +11,17 @@ export const FIXTURE_INVENTORY = path.join(FIXTURES, 'inventory', 'hosts.yml');
 export const fixturePlaybook = (name: string) => path.join(FIXTURES, 'playbooks', `${name}.yml`);
 export const silentLog = pino({ level: 'silent' });
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed after the test file (tests/setup.ts). */
 export function tempDir(prefix = 'r42-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A config as the service would load it, rooted in tests/fixtures unless overridden. */

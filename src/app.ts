@@ -8,6 +8,8 @@ import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
 import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
+import type { PollerHub } from './proxmox/status-poller.js';
+import { registerVmStatus } from './ws/vm-status.js';
 import { registerRoutes } from './routes/handler.js';
 import { routeTable } from './routes/table.js';
 
@@ -26,6 +28,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
     config: Readonly<Config>;
+    statusHub: PollerHub;
   }
 }
 
@@ -65,6 +68,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   app.addHook('onClose', async () => vmNames.close());
   registerRoutes(app, routeTable, { engine, ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) } });
+  app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
   await app.ready();
   return app;
 }

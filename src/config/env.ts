@@ -28,6 +28,14 @@ export interface Config {
   debug: boolean;
   logLevel: string;
   runner: RunnerConfig;
+  status: StatusConfig;
+}
+
+/** The /ws/vm-status stream. */
+export interface StatusConfig {
+  pollIntervalMs: number;
+  maxBufferedBytes: number;
+  heartbeatMs: number;
 }
 
 export interface RunnerConfig {
@@ -165,6 +173,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       timeoutMs: seconds(env, 'RUNNER_TIMEOUT', 900, 1),
       cancelGraceMs: seconds(env, 'RUNNER_CANCEL_GRACE', 5),
       shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE', 30),
+    }),
+    status: Object.freeze({
+      pollIntervalMs: seconds(env, 'STATUS_POLL_INTERVAL', 5, 0.05, 3600),
+      maxBufferedBytes: integer(env, 'STATUS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1 << 30),
+      heartbeatMs: seconds(env, 'STATUS_HEARTBEAT_INTERVAL', 30, 0.05, 3600),
     }),
   };
   return Object.freeze(config);

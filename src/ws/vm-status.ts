@@ -1,0 +1,78 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { CredentialsError } from '../proxmox/credentials.js';
+import { PollerHub } from '../proxmox/status-poller.js';
+import type { VmNameResolver } from '../proxmox/vm-names.js';
+import type { ServerMessage } from './protocol.js';
+
+export interface VmStatusOptions {
+  pollIntervalMs: number;
+  /** A client whose unsent data grows past this is too slow: it is dropped (close 1013). */
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+}
+
+const NODE_NAME = /^[A-Za-z0-9-]+$/;
+export const CLOSE_TOO_SLOW = 1013;
+
+/**
+ * `GET /ws/vm-status[?node=<name>]`: a `full` message, then `diff` messages when something changes.
+ * Viewers of one node share one poller (see PollerHub); dead connections are found by ping/pong.
+ */
+export async function registerVmStatus(app: FastifyInstance, access: VmNameResolver, opts: VmStatusOptions): Promise<PollerHub> {
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  const hub = new PollerHub(opts.pollIntervalMs, app.log as unknown as Logger);
+  const sockets = new Set<WebSocket>();
+  app.addHook('preClose', async () => {
+    hub.close();
+    for (const s of sockets) s.close(1001, 'server shutting down');
+  });
+
+  app.get('/ws/vm-status', { websocket: true, schema: { hide: true } }, (socket, req) => {
+    sockets.add(socket);
+    const fail = (error: string) => {
+      socket.send(JSON.stringify({ error } satisfies ServerMessage));
+      socket.close(1000);
+    };
+    let creds;
+    try {
+      creds = access.credentials();
+    } catch (err) {
+      req.log.warn({ err: (err as Error).message }, 'vm-status: no usable Proxmox credentials');
+      return fail(err instanceof CredentialsError ? err.message : 'Proxmox credentials not found in backend inventory');
+    }
+    const queried = (req.query as { node?: string }).node;
+    const node = queried || creds.node;
+    if (!NODE_NAME.test(node)) return fail(`invalid node name: ${JSON.stringify(node).slice(0, 80)}`);
+
+    const unsubscribe = hub.subscribe(creds, node, {
+      send(message) {
+        if (socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > opts.maxBufferedBytes) {
+          req.log.warn({ node, buffered: socket.bufferedAmount }, 'vm-status: client too slow, dropped');
+          socket.close(CLOSE_TOO_SLOW, 'client too slow');
+          return;
+        }
+        socket.send(JSON.stringify(message));
+      },
+    });
+
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const heartbeat = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, opts.heartbeatMs);
+    heartbeat.unref();
+
+    socket.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      sockets.delete(socket);
+    });
+  });
+  return hub;
+}

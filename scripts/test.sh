@@ -18,7 +18,8 @@ summary=$(node -e '
   const fs = require("fs");
   let r = {};
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
-  const failed = (r.numFailedTests ?? 0) + Number(process.argv[2]) + (r.numTotalTests === undefined ? 1 : 0);
+  // A suite that fails to load has no failed test of its own: count it too.
+  const failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) + Number(process.argv[2]) + (r.numTotalTests === undefined ? 1 : 0);
   console.log(`${r.numPassedTests ?? 0} passed, ${failed} failed`);
 ' "$report" "$typecheck_failed")
 rm -f "$report"

@@ -1,10 +1,9 @@
 import * as S from '../schemas/proxmox.js';
-import { nodeOrNull, pick, roleRun } from './plans.js';
+import { nodeOrNull, pick, roleRun, vmVars } from './plans.js';
 import type { Body, RouteDef } from './types.js';
 
 const FW = '/v0/admin/proxmox/firewall';
 const TAGS = ['proxmox - firewall'];
-const vmVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
 const RULE_FIELDS = ['vm_fw_action', 'vm_fw_dport', 'vm_fw_enable', 'vm_fw_proto', 'vm_fw_type', 'vm_fw_log', 'vm_fw_iface', 'vm_fw_source', 'vm_fw_dest', 'vm_fw_sport', 'vm_fw_comment', 'vm_fw_pos'];
 
 const def = (method: RouteDef['method'], url: string, action: string, summary: string, body: RouteDef['body'], vars: (b: Body) => Body): RouteDef => ({

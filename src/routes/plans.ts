@@ -44,3 +44,6 @@ export function requireNode(body: Body): string {
   if (node === null) throw new ApiError(400, ':: err - proxmox_node must not be empty for this operation');
   return node;
 }
+
+/** The node and VM id every single-VM action takes. */
+export const vmVars = (body: Body): Body => ({ proxmox_node: body.proxmox_node, vm_id: body.vm_id });

@@ -1,5 +1,5 @@
 import * as S from '../schemas/proxmox.js';
-import { nodeOrNull, pick, requireNode, roleRun } from './plans.js';
+import { nodeOrNull, pick, requireNode, roleRun, vmVars } from './plans.js';
 import type { Body, RouteDef } from './types.js';
 
 const CONFIG = '/v0/admin/proxmox/vms/vm_id/config';
@@ -7,7 +7,6 @@ const SNAPSHOT = '/v0/admin/proxmox/vms/vm_id/snapshot';
 const CONFIG_TAGS = ['proxmox - vm configuration'];
 const SNAPSHOT_TAGS = ['proxmox - vm snapshots'];
 
-const vmVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
 
 const read = (action: string, summary: string): RouteDef => ({
   method: 'POST', url: `${CONFIG}/${action}`, operationId: action, tags: CONFIG_TAGS, summary,

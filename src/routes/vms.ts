@@ -1,5 +1,5 @@
 import * as S from '../schemas/proxmox.js';
-import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun } from './plans.js';
+import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 const VMS = '/v0/admin/proxmox/vms';
@@ -7,7 +7,6 @@ const USAGE = ['proxmox - usage'];
 const LIFECYCLE = ['proxmox - vm lifecycle'];
 const MANAGEMENT = ['proxmox - vm management'];
 
-const vmVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
 
 const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_id/${verb}`): RouteDef => ({
   method: 'POST',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
-import { FIXTURES, fixturePlaybook, FIXTURE_INVENTORY, tempDir, testConfig } from '../helpers.js';
+import { fixturePlaybook, FIXTURE_INVENTORY, tempDir, testConfig } from '../helpers.js';
 
 type App = Awaited<ReturnType<typeof createApp>>;
 const PING = '/v0/admin/debug/ping';
@@ -220,4 +220,3 @@ describe('HTTP API over a real socket', () => {
   });
 });
 
-void FIXTURES;

@@ -1,6 +1,6 @@
 import * as S from '../schemas/proxmox.js';
 import { nodeOrNull, pick, requireNode, roleRun, vmVars } from './plans.js';
-import type { Body, RouteDef } from './types.js';
+import type { RouteDef } from './types.js';
 
 const CONFIG = '/v0/admin/proxmox/vms/vm_id/config';
 const SNAPSHOT = '/v0/admin/proxmox/vms/vm_id/snapshot';

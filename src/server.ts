@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
 import { ConfigError } from './errors.js';
+import { startEmbeddedSimulator } from './simulator/embed.js';
 
 /** Process entry point: configuration, vault file, HTTP server, signals. */
 async function main(): Promise<void> {
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const vault = new VaultPassword(config);
   if (!vault.file) log.warn('no VAULT_PASSWORD_FILE or VAULT_PASSWORD: playbooks that need the vault will fail');
 
+  const simulator = await startEmbeddedSimulator(config, vault.file, log);
   const app = await createApp(config, { vaultPasswordFile: vault.file, logger: log });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down: no new requests, waiting for running playbooks');
     try {
       await app.close();
+      await simulator?.close();
     } finally {
       vault.dispose();
       process.exit(0);

@@ -29,6 +29,16 @@ export interface Config {
   logLevel: string;
   runner: RunnerConfig;
   status: StatusConfig;
+  simulator: SimulatorConfig;
+}
+
+/** The embedded Proxmox VE simulator (src/simulator), the default target when no real Proxmox is set up. */
+export interface SimulatorConfig {
+  /** `auto`: start it when the Proxmox credentials point at the default local simulator; `on`; `off`. */
+  mode: 'auto' | 'on' | 'off';
+  /** Keeps the simulated cluster across restarts when set. */
+  stateFile: string | null;
+  taskDurationMs: number;
 }
 
 /** The /ws/vm-status stream. */
@@ -109,6 +119,12 @@ function flag(env: Env, name: string): boolean {
   return ['1', 'true', 'yes'].includes((env[name] ?? '').trim().toLowerCase());
 }
 
+function simulatorMode(env: Env): SimulatorConfig['mode'] {
+  const v = (nonEmpty(env, 'PROXMOX_SIMULATOR') ?? 'auto').toLowerCase();
+  if (v !== 'auto' && v !== 'on' && v !== 'off') throw new ConfigError('PROXMOX_SIMULATOR', `must be auto, on or off, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /**
  * Reads `.env` from the working directory when present. Variables already set in the
  * environment win over the file (Node's own loader keeps existing values).
@@ -178,6 +194,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       pollIntervalMs: seconds(env, 'STATUS_POLL_INTERVAL', 5, 0.05, 3600),
       maxBufferedBytes: integer(env, 'STATUS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1 << 30),
       heartbeatMs: seconds(env, 'STATUS_HEARTBEAT_INTERVAL', 30, 0.05, 3600),
+    }),
+    simulator: Object.freeze({
+      mode: simulatorMode(env),
+      stateFile: nonEmpty(env, 'PROXMOX_SIMULATOR_STATE'),
+      taskDurationMs: seconds(env, 'PROXMOX_SIMULATOR_TASK_DURATION', 0.5, 0, 600),
     }),
   };
   return Object.freeze(config);

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Simulator } from './index.js';
+
+/**
+ * The simulator's own control API, apart from the emulated `/api2` tree (moto-style): reset the
+ * state, read it, inject faults, take a node offline. It is meant for test harnesses and demos.
+ *
+ *   POST /_sim/reset                      back to the seed
+ *   GET  /_sim/state                      the whole state as JSON
+ *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0}
+ *   POST /_sim/nodes/<node>/offline | /online
+ *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50}
+ */
+export function controlApi(sim: () => Simulator) {
+  return (req: IncomingMessage, res: ServerResponse, body: Buffer): boolean => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/_sim/')) return false;
+    const reply = (status: number, data: unknown) => {
+      const payload = JSON.stringify({ data });
+      res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': Buffer.byteLength(payload) });
+      res.end(payload);
+    };
+    let input: Record<string, unknown> = {};
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      reply(400, 'body must be JSON');
+      return true;
+    }
+    const s = sim();
+    const node = /^\/_sim\/nodes\/([^/]+)\/(offline|online)$/.exec(url);
+    if (req.method === 'GET' && url === '/_sim/state') reply(200, s.state);
+    else if (req.method === 'POST' && url === '/_sim/reset') {
+      s.reset();
+      reply(200, null);
+    } else if (req.method === 'POST' && url === '/_sim/faults') {
+      s.setFaults({ errorRate: Number(input.errorRate ?? 0), timeoutRate: Number(input.timeoutRate ?? 0) });
+      reply(200, null);
+    } else if (req.method === 'POST' && url === '/_sim/settings') {
+      if (input.taskDurationMs !== undefined) s.setTaskDuration(Number(input.taskDurationMs));
+      if (input.latencyMs !== undefined) s.setLatency(Number(input.latencyMs));
+      reply(200, null);
+    } else if (req.method === 'POST' && node) {
+      try {
+        s.setNodeOnline(decodeURIComponent(node[1]!), node[2] === 'online');
+        reply(200, null);
+      } catch (err) {
+        reply(400, (err as Error).message);
+      }
+    } else reply(404, 'unknown control endpoint');
+    return true;
+  };
+}

@@ -1,0 +1,108 @@
+import type { Guest, NodeState } from './types.js';
+
+/**
+ * Usage figures that move. They are computed from the clock at read time (no background timer):
+ * a running guest's uptime grows, its counters grow with it, and CPU and memory wander around a
+ * level of their own, so a status stream always has something to show. Stopped guests read 0.
+ */
+export interface GuestUsage {
+  cpus: number;
+  cpu: number;
+  maxmem: number;
+  mem: number;
+  maxdisk: number;
+  disk: number;
+  uptime: number;
+  netin: number;
+  netout: number;
+  diskread: number;
+  diskwrite: number;
+}
+
+const MIB = 1024 * 1024;
+const UNIT: Record<string, number> = { K: 1024, M: MIB, G: 1024 * MIB, T: 1024 * 1024 * MIB };
+
+/** `32G` → bytes; a bare number is bytes. */
+export function sizeToBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT])?$/.exec(text);
+  if (!m) return 0;
+  return Math.round(Number(m[1]) * (m[2] ? UNIT[m[2]]! : 1));
+}
+
+const DISK_KEYS = /^(scsi|virtio|sata|ide)\d+$/;
+
+export function configuredMemory(g: Guest): number {
+  const raw = g.config.memory;
+  if (raw === undefined) return 512 * MIB;
+  const m = /(?:current=)?(\d+)/.exec(String(raw));
+  return (m ? Number(m[1]) : 512) * MIB;
+}
+
+export function configuredCpus(g: Guest): number {
+  const cores = Number(g.config.cores ?? 1);
+  return g.type === 'qemu' ? cores * Number(g.config.sockets ?? 1) : cores;
+}
+
+/** Size of the boot disk (QEMU: first disk that is not a CD-ROM; LXC: rootfs). */
+export function configuredDisk(g: Guest): number {
+  const keys = g.type === 'lxc' ? ['rootfs'] : Object.keys(g.config).filter((k) => DISK_KEYS.test(k)).sort();
+  for (const k of keys) {
+    const v = String(g.config[k]);
+    if (v.includes('media=cdrom')) continue;
+    const m = /(?:^|,)size=([^,]+)/.exec(v);
+    if (m) return sizeToBytes(m[1]!);
+  }
+  return 0;
+}
+
+/** A stable per-guest number in [0, 1) so that each VM has its own level. */
+function seedOf(vmid: number): number {
+  const x = Math.sin(vmid * 12.9898) * 43758.5453;
+  return x - Math.floor(x);
+}
+
+export function guestUsage(g: Guest, now = Date.now()): GuestUsage {
+  const cpus = configuredCpus(g);
+  const maxmem = configuredMemory(g);
+  const maxdisk = configuredDisk(g);
+  if (g.status !== 'running' || g.startedAt === null) {
+    return { cpus, cpu: 0, maxmem, mem: 0, maxdisk, disk: 0, uptime: 0, netin: 0, netout: 0, diskread: 0, diskwrite: 0 };
+  }
+  const s = seedOf(g.vmid);
+  const up = Math.max(0, (now - g.startedAt) / 1000);
+  const paused = g.qmpstatus === 'paused';
+  const wave = (period: number) => 0.5 + 0.5 * Math.sin(now / period + s * 6.283);
+  const cpu = paused ? 0 : round4(Math.min(1, 0.02 + 0.3 * s * wave(7000) + 0.03 * wave(1300)));
+  const mem = Math.round(maxmem * (0.2 + 0.4 * s + 0.1 * wave(11000)));
+  // Counters grow with uptime at a per-guest rate; the wave keeps the rate from looking constant.
+  const grow = (rate: number, period: number) => Math.round(up * rate * (0.8 + 0.4 * s) + rate * period * wave(period) / 1000);
+  return {
+    cpus,
+    cpu,
+    maxmem,
+    mem,
+    maxdisk,
+    disk: g.type === 'lxc' ? Math.round(maxdisk * (0.1 + 0.3 * s)) : 0,
+    uptime: Math.floor(up),
+    netin: grow(9000, 5000),
+    netout: grow(4000, 6000),
+    diskread: grow(50000, 9000),
+    diskwrite: grow(20000, 8000),
+  };
+}
+
+export function nodeUsage(node: NodeState, guests: Guest[], now = Date.now()) {
+  const running = guests.filter((g) => g.status === 'running');
+  const usage = running.map((g) => guestUsage(g, now));
+  const cpu = Math.min(1, 0.01 + usage.reduce((sum, u) => sum + u.cpu * u.cpus, 0) / node.cpus);
+  const mem = Math.min(node.memory, 2 * 1024 * MIB + usage.reduce((sum, u) => sum + u.mem, 0));
+  return {
+    cpu: round4(cpu),
+    maxcpu: node.cpus,
+    mem,
+    maxmem: node.memory,
+    uptime: Math.floor((now - node.bootedAt) / 1000),
+  };
+}
+
+const round4 = (n: number) => Math.round(n * 10000) / 10000;

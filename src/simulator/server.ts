@@ -1,0 +1,191 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { AuthError, type Authenticator, type Principal } from './auth.js';
+import { PveError, notImplemented, paramError } from './errors.js';
+import { Envelope, type Ctx } from './handlers/types.js';
+import type { Cluster } from './model/cluster.js';
+import type { TaskManager } from './model/tasks.js';
+import { MAX_BODY_BYTES, parseBody, parseUrlEncoded } from './params.js';
+import type { Router } from './router.js';
+import { PveSpec } from './schema/spec.js';
+import { validateParams } from './schema/validate.js';
+
+/**
+ * The HTTP side of the simulator: from a raw request to `{"data": ...}`, with Proxmox's envelope,
+ * headers, reason phrases and status codes. Handlers only see validated parameters.
+ */
+
+/** Endpoints that answer without credentials (pve-manager HTTPServer.pm `auth_handler`). */
+const NO_AUTH = new Set(['GET /access/ticket', 'POST /access/ticket', 'GET /access/domains']);
+
+export interface Faults {
+  /** Share of API requests (0..1) that fail with a 500 before reaching their handler. */
+  errorRate?: number;
+  /** Share of API requests (0..1) that never get an answer (the client must time out). */
+  timeoutRate?: number;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  principal: string | null;
+  params: Record<string, unknown>;
+}
+
+export interface ServerDeps {
+  cluster: Cluster;
+  tasks: TaskManager;
+  auth: Authenticator;
+  router: Router;
+  faults: () => Faults;
+  latencyMs: () => number;
+  unauthorizedDelayMs: number;
+  onRequest: (record: RequestRecord) => void;
+  onMutation: () => void;
+  /** The control API (`/_sim/...`), not part of Proxmox. */
+  control: (req: IncomingMessage, res: ServerResponse, body: Buffer) => boolean;
+}
+
+const spec = PveSpec.load();
+
+export function createRequestListener(deps: ServerDeps) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (size > MAX_BODY_BYTES) return send(req, res, errorReply(new PveError(501, 'for data too large')));
+      if (deps.control(req, res, body)) return;
+      const latency = deps.latencyMs();
+      if (latency > 0) setTimeout(() => handle(deps, req, res, body), latency);
+      else handle(deps, req, res, body);
+    });
+  };
+}
+
+interface Reply {
+  status: number;
+  reason?: string;
+  /** `undefined` = empty body without a content type (auth-stage failures). */
+  body?: Record<string, unknown>;
+}
+
+function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q + 1);
+  let principal: Principal | null = null;
+  let params: Record<string, unknown> = {};
+  let apiPath = rawPath;
+  const finish = (reply: Reply) => {
+    deps.onRequest({ method, path: apiPath, status: reply.status, principal: principal?.id ?? null, params });
+    if (reply.status === 401 && deps.unauthorizedDelayMs > 0) {
+      setTimeout(() => send(req, res, reply), deps.unauthorizedDelayMs);
+    } else send(req, res, reply);
+  };
+  try {
+    const faults = deps.faults();
+    if (faults.timeoutRate && Math.random() < faults.timeoutRate) return; // leave the client hanging
+    if (faults.errorRate && Math.random() < faults.errorRate) throw new PveError(500, 'simulated failure (fault injection)');
+
+    const parts = decodePath(rawPath);
+    if (parts[0] !== 'api2' || parts[1] !== 'json') throw notImplemented(method, `/${parts.join('/')}`);
+    const apiParts = parts.slice(2);
+    apiPath = `/${apiParts.join('/')}`;
+    const match = deps.router.match(method, apiParts);
+    if (!match) throw notImplemented(method, apiPath);
+
+    if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new PveError(501, 'Unexpected content for method');
+    const fromQuery = parseUrlEncoded(query);
+    params = method === 'POST' || method === 'PUT' ? { ...parseBody(req.headers['content-type'], body), ...fromQuery } : fromQuery;
+    delete params._dc;
+
+    const key = `${method} ${match.entry.template}`;
+    const methodSpec = spec.method(method, match.entry.template);
+    if (!NO_AUTH.has(key)) {
+      principal = deps.auth.authenticate(req.headers, method);
+      if (principal.kind === 'token' && methodSpec && !methodSpec.allowtoken) {
+        throw new AuthError(403, `Permission check failed (URI '${apiPath}' not available with API token, need proper ticket.)`);
+      }
+    }
+
+    const conflicts: Record<string, string> = {};
+    for (const [k, v] of Object.entries(match.uriParams)) {
+      if (k in params && String(params[k]) !== v) conflicts[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
+      params[k] = v;
+    }
+    if (Object.keys(conflicts).length) throw paramError(conflicts);
+
+    if (methodSpec) {
+      const checked = validateParams(methodSpec, params);
+      if (checked.errors) throw paramError(checked.errors);
+      params = checked.params;
+    }
+
+    const ctx: Ctx = { cluster: deps.cluster, tasks: deps.tasks, auth: deps.auth, params, principal };
+    const result = match.entry.handler(ctx);
+    if (method !== 'GET') deps.onMutation();
+    const envelope = result instanceof Envelope ? { data: result.data ?? null, ...result.extra } : { data: result ?? null };
+    finish({ status: 200, body: envelope });
+  } catch (err) {
+    finish(errorReply(err));
+  }
+}
+
+function errorReply(err: unknown): Reply {
+  if (err instanceof AuthError) return { status: err.status, reason: err.message };
+  if (err instanceof PveError) {
+    const body: Record<string, unknown> = { data: null, message: `${err.message}\n` };
+    if (err.errors) body.errors = err.errors;
+    return { status: err.status, reason: err.message, body };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: 500, reason: message, body: { data: null, message: `${message}\n` } };
+}
+
+/** The path is unescaped first, then split on slashes with empty segments ignored. */
+function decodePath(rawPath: string): string[] {
+  let decoded = rawPath;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    // keep it raw: a lone '%' cannot name any route anyway
+  }
+  return decoded.split('/').filter(Boolean);
+}
+
+/** The reason phrase is one printable line, as PVE's status line. */
+const reasonPhrase = (text: string) => text.split('\n', 1)[0]!.replace(/[^\x20-\x7e]/g, ' ').slice(0, 512);
+
+export function send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = {
+    Server: 'pve-api-daemon/3.0',
+    'Cache-Control': 'max-age=0',
+    Pragma: 'no-cache',
+    Expires: new Date().toUTCString(),
+  };
+  if (reply.status >= 400) headers.Connection = 'close';
+  res.statusMessage = reasonPhrase(reply.reason ?? 'OK');
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, headers);
+    res.end();
+    return;
+  }
+  let payload: Buffer = Buffer.from(JSON.stringify(reply.body));
+  headers['Content-Type'] = 'application/json;charset=UTF-8';
+  if (payload.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    payload = gzipSync(payload);
+    headers['Content-Encoding'] = 'gzip';
+  }
+  headers['Content-Length'] = String(payload.length);
+  res.writeHead(reply.status, headers);
+  res.end(payload);
+}

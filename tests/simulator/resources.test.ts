@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { client, data, waitTask } from './client.js';
+
+/** Snapshots, firewall, node network, storage and containers through the HTTPS API. */
+
+let sim: Simulator;
+let api: ReturnType<typeof client>;
+const N = '/nodes/px-testing';
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0 });
+  api = client(sim);
+});
+afterAll(async () => sim.close());
+beforeEach(() => sim.reset());
+
+async function ok(p: Promise<unknown>) {
+  const upid = await data<string>(p as never);
+  expect((await waitTask(sim, upid)).exitstatus).toBe('OK');
+}
+
+describe('snapshots', () => {
+  it('lists real snapshots plus the current pseudo-entry last, and rolls back', async () => {
+    await ok(api.post(`${N}/qemu/3001/snapshot`, { snapname: 'before', description: 'clean' }, { encoding: 'json' }));
+    await data(api.put(`${N}/qemu/3001/config`, { cores: 6 }));
+    await ok(api.post(`${N}/qemu/3001/snapshot`, { snapname: 'after' }));
+    const list = await data<Record<string, unknown>[]>(api.get(`${N}/qemu/3001/snapshot`));
+    expect(list.map((s) => s.name)).toEqual(['before', 'after', 'current']);
+    expect(list[1]).toMatchObject({ parent: 'before', vmstate: 0 });
+    expect(list[2]).toMatchObject({ description: 'You are here!', parent: 'after', running: 0, digest: expect.any(String) });
+
+    await ok(api.post(`${N}/qemu/3001/snapshot/before/rollback`));
+    const cfg = await data<Record<string, unknown>>(api.get(`${N}/qemu/3001/config`));
+    expect([cfg.cores, cfg.parent, cfg.lock]).toEqual([2, 'before', undefined]);
+
+    await ok(api.del(`${N}/qemu/3001/snapshot/before`));
+    const left = await data<Record<string, unknown>[]>(api.get(`${N}/qemu/3001/snapshot`));
+    expect(left.map((s) => s.name)).toEqual(['after', 'current']);
+    expect(left[0]!.parent).toBeUndefined();
+  });
+
+  it('refuses reserved names at once and duplicates inside the task', async () => {
+    const reserved = await api.post(`${N}/qemu/3001/snapshot`, { snapname: 'current' });
+    expect([reserved.status, reserved.reason]).toEqual([500, "unable to use snapshot name 'current' (reserved name)"]);
+    await ok(api.post(`${N}/qemu/3001/snapshot`, { snapname: 's1' }));
+    const upid = await data<string>(api.post(`${N}/qemu/3001/snapshot`, { snapname: 's1' }));
+    expect((await waitTask(sim, upid)).exitstatus).toBe("snapshot name 's1' already used");
+    const rollback = await data<string>(api.post(`${N}/qemu/3001/snapshot/none/rollback`));
+    expect((await waitTask(sim, rollback)).exitstatus).toBe("snapshot 'none' does not exist");
+  });
+
+  it('stops a running VM on rollback unless the snapshot had RAM or start=1', async () => {
+    await ok(api.post(`${N}/qemu/1000/snapshot`, { snapname: 'disk-only' }));
+    await ok(api.post(`${N}/qemu/1000/snapshot/disk-only/rollback`));
+    expect((await data<{ status: string }>(api.get(`${N}/qemu/1000/status/current`))).status).toBe('stopped');
+    await ok(api.post(`${N}/qemu/1000/snapshot/disk-only/rollback`, { start: 1 }));
+    expect((await data<{ status: string }>(api.get(`${N}/qemu/1000/status/current`))).status).toBe('running');
+  });
+});
+
+describe('firewall', () => {
+  it('inserts rules at the top, carries one digest per list and renumbers on delete', async () => {
+    const rules = `${N}/qemu/4000/firewall/rules`;
+    await data(api.post(rules, { type: 'in', action: 'ACCEPT', proto: 'tcp', dport: '22', enable: 1 }, { encoding: 'json' }));
+    await data(api.post(rules, { type: 'in', action: 'DROP', pos: 5 }));
+    let list = await data<Record<string, unknown>[]>(api.get(rules));
+    expect(list.map((r) => [r.pos, r.action, r.enable])).toEqual([[0, 'DROP', 0], [1, 'ACCEPT', 1]]);
+    expect(list[0]!.digest).toBe(list[1]!.digest);
+    await data(api.put(`${rules}/0`, { moveto: 1 }));
+    list = await data<Record<string, unknown>[]>(api.get(rules));
+    expect(list.map((r) => r.action)).toEqual(['ACCEPT', 'DROP']);
+    await data(api.del(`${rules}/0`));
+    list = await data<Record<string, unknown>[]>(api.get(rules));
+    expect(list.map((r) => [r.pos, r.action])).toEqual([[0, 'DROP']]);
+    const gone = await api.del(`${rules}/7`);
+    expect([gone.status, gone.reason]).toEqual([500, 'no rule at position 7']);
+    const stale = await api.post(rules, { type: 'in', action: 'ACCEPT', digest: 'f'.repeat(40) });
+    expect(stale.status).toBe(500);
+  });
+
+  it('keeps aliases unique case-insensitively', async () => {
+    const aliases = `${N}/qemu/4000/firewall/aliases`;
+    await data(api.post(aliases, { name: 'office', cidr: '10.1.0.0/16', comment: 'HQ' }));
+    const dup = await api.post(aliases, { name: 'OFFICE', cidr: '10.2.0.0/16' });
+    expect(dup.body!.errors).toEqual({ name: "alias 'OFFICE' already exists" });
+    expect(await data(api.get(aliases))).toEqual([{ name: 'office', cidr: '10.1.0.0/16', comment: 'HQ', ipversion: 4, digest: expect.any(String) }]);
+    await data(api.del(`${aliases}/Office`));
+    expect(await data(api.get(aliases))).toEqual([]);
+  });
+
+  it('switches datacenter, node and VM firewalls (cluster enable is an integer)', async () => {
+    await data(api.put('/cluster/firewall/options', { enable: 1 }, { encoding: 'json' }));
+    await data(api.put(`${N}/firewall/options`, { enable: 1 }));
+    await data(api.put(`${N}/qemu/4000/firewall/options`, { enable: true }, { encoding: 'json' }));
+    expect(await data(api.get('/cluster/firewall/options'))).toMatchObject({ enable: 1 });
+    expect(await data(api.get(`${N}/qemu/4000/firewall/options`))).toMatchObject({ enable: 1 });
+    const boolForInt = await api.put('/cluster/firewall/options', { enable: true }, { encoding: 'json' });
+    expect(boolForInt.status).toBe(400);
+  });
+});
+
+describe('node network', () => {
+  it('stages edits with a diff in `changes` until PUT applies them', async () => {
+    await data(api.post(`${N}/network`, { iface: 'vmbr150', type: 'bridge', cidr: '192.168.150.1/24', autostart: 1 }));
+    const staged = await api.get(`${N}/network`);
+    expect(staged.body!.changes).toContain('+iface vmbr150 inet static');
+    const bridge = (staged.body!.data as Record<string, unknown>[]).find((i) => i.iface === 'vmbr150')!;
+    expect(bridge).toMatchObject({ address: '192.168.150.1', netmask: '24', method: 'static', type: 'bridge' });
+    expect(bridge.active).toBeUndefined();
+    const dup = await api.post(`${N}/network`, { iface: 'vmbr150', type: 'bridge' });
+    expect(dup.body!.errors).toEqual({ iface: 'interface already exists' });
+
+    await ok(api.put(`${N}/network`));
+    const applied = await api.get(`${N}/network`);
+    expect(applied.body!.changes).toBeUndefined();
+    expect((applied.body!.data as Record<string, unknown>[]).find((i) => i.iface === 'vmbr150')!.active).toBe(1);
+
+    await data(api.del(`${N}/network/vmbr150`));
+    await data(api.del(`${N}/network`)); // revert the staged delete
+    expect((await data<{ iface: string }[]>(api.get(`${N}/network`))).some((i) => i.iface === 'vmbr150')).toBe(true);
+    const missing = await api.del(`${N}/network/vmbr999`);
+    expect(missing.body!.errors).toEqual({ iface: 'interface does not exist' });
+  });
+});
+
+describe('storage', () => {
+  it('lists storages with capacity and volumes by content type', async () => {
+    const list = await data<Record<string, unknown>[]>(api.get(`${N}/storage`));
+    expect(list.map((s) => s.storage)).toEqual(['local', 'local-lvm']);
+    expect(list[1]).toMatchObject({ type: 'lvmthin', active: 1, enabled: 1, shared: 0 });
+    const isos = await data<{ volid: string; content: string }[]>(api.get(`${N}/storage/local/content`, { content: 'iso' }));
+    expect(isos.every((v) => v.content === 'iso' && v.volid.startsWith('local:iso/'))).toBe(true);
+  });
+
+  it('downloads by URL into the content list and checks storage type, content and extension', async () => {
+    await ok(api.post(`${N}/storage/local/download-url`, { content: 'iso', filename: 'alpine.iso', url: 'https://example.invalid/alpine.iso' }));
+    const isos = await data<{ volid: string }[]>(api.get(`${N}/storage/local/content`, { content: 'iso' }));
+    expect(isos.map((v) => v.volid)).toContain('local:iso/alpine.iso');
+    const lvm = await api.post(`${N}/storage/local-lvm/download-url`, { content: 'iso', filename: 'a.iso', url: 'https://example.invalid/a.iso' });
+    expect(lvm.reason).toBe("can't upload to storage type 'lvmthin', not a file based storage!");
+    const ext = await api.post(`${N}/storage/local/download-url`, { content: 'iso', filename: 'a.exe', url: 'https://example.invalid/a.exe' });
+    expect(ext.body!.errors).toEqual({ filename: 'wrong file extension' });
+  });
+
+  it('addresses volumes by the rest of the path, colon and slashes included', async () => {
+    const vol = await data<{ size: number }>(api.get(`${N}/storage/local/content/local:iso/debian-12.10.0-amd64-netinst.iso`));
+    expect(vol.size).toBe(661651456);
+    await ok(api.del(`${N}/storage/local/content/local:iso/debian-12.10.0-amd64-netinst.iso`));
+    expect((await api.get(`${N}/storage/local/content/local:iso/debian-12.10.0-amd64-netinst.iso`)).status).toBe(500);
+  });
+});
+
+describe('containers', () => {
+  it('creates from a template, starts, snapshots and deletes a container', async () => {
+    await ok(api.post(`${N}/lxc`, {
+      vmid: 300, hostname: 'ct-web', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      password: 'pw12345', cores: 1, memory: 512, rootfs: 'local-lvm:4', net0: 'name=eth0,bridge=vmbr0,ip=dhcp', start: 1,
+    }));
+    const cfg = await data<Record<string, string>>(api.get(`${N}/lxc/300/config`));
+    expect(cfg.net0).toMatch(/^name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth$/);
+    expect(cfg.rootfs).toBe('local-lvm:vm-300-disk-0,size=4G');
+    expect(await data(api.get(`${N}/lxc/300/status/current`))).toMatchObject({ status: 'running', name: 'ct-web', type: 'lxc', vmid: 300 });
+    const list = await data<{ vmid: number }[]>(api.get(`${N}/lxc`));
+    expect(list.map((c) => c.vmid)).toEqual([200, 300]);
+    await ok(api.post(`${N}/lxc/300/snapshot`, { snapname: 'base' }));
+    expect((await data<{ name: string }[]>(api.get(`${N}/lxc/300/snapshot`))).map((s) => s.name)).toEqual(['base', 'current']);
+    const running = await api.del(`${N}/lxc/300`);
+    expect(running.reason).toBe('CT 300 is running - destroy failed');
+    await ok(api.post(`${N}/lxc/300/status/stop`));
+    await ok(api.del(`${N}/lxc/300`));
+    expect((await api.get(`${N}/lxc/300/config`)).reason).toBe("Configuration file 'nodes/px-testing/lxc/300.conf' does not exist");
+  });
+});

@@ -11,7 +11,7 @@ import { call } from './client.js';
  * method it serves exists there, and every served method validates its parameters by that schema.
  */
 
-interface TreeNode { path: string; info?: Record<string, unknown>; children?: TreeNode[] }
+interface TreeNode { path: string; info?: Record<string, Record<string, unknown>>; children?: TreeNode[] }
 const tree = JSON.parse(fs.readFileSync(SHARED_SCHEMA, 'utf8')) as TreeNode[];
 const official = new Set<string>();
 (function walk(nodes: TreeNode[]) {

@@ -40,6 +40,8 @@ export interface SimulatorOptions {
   control?: boolean;
   /** How many requests the request log keeps. */
   requestLogSize?: number;
+  /** How long a GET reply may be reused while nothing changes (default 50 ms; 0 = never). */
+  replyCacheMs?: number;
 }
 
 export interface SimToken {
@@ -66,6 +68,8 @@ export interface Simulator {
   setNodeOnline(node: string, online: boolean): void;
   setTaskDuration(ms: number): void;
   setLatency(ms: number): void;
+  /** Tells the simulator that its state was changed directly (not through the API). */
+  touch(): void;
   /** Back to the seed (or to the persisted state file's content at start). */
   reset(): void;
   close(): Promise<void>;
@@ -78,7 +82,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const cluster = new Cluster(stateFile && existsSync(stateFile)
     ? normalizeState(JSON.parse(readFileSync(stateFile, 'utf8')) as Seed)
     : initial());
-  const tasks = new TaskManager(options.taskDurationMs ?? 0);
+  let generation = 0;
+  const changed = () => {
+    generation++;
+  };
+  const tasks = new TaskManager(options.taskDurationMs ?? 0, changed);
   const auth = new Authenticator(() => cluster.state.users);
   const router = new Router();
   registerAll(router);
@@ -108,8 +116,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (requestLog.length > logSize) requestLog.splice(0, requestLog.length - logSize);
     },
     onMutation: () => {
+      changed();
       if (stateFile && !saveTimer) saveTimer = setTimeout(save, 100);
     },
+    cacheMs: options.replyCacheMs ?? 50,
+    generation: () => generation,
     control: options.control === false ? () => false : controlApi(() => sim),
   });
   const server = https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 30_000 }, listener);
@@ -136,10 +147,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const n = cluster.findNode(node);
       if (!n) throw new Error(`unknown node ${node}`);
       n.online = online;
+      changed();
     },
+    touch: changed,
     setTaskDuration: (ms: number) => { tasks.durationMs = ms; },
     setLatency: (ms: number) => { latency = ms; },
     reset: () => {
+      changed();
       tasks.clear();
       cluster.state = initial();
       requestLog.length = 0;

@@ -43,6 +43,10 @@ export interface ServerDeps {
   unauthorizedDelayMs: number;
   onRequest: (record: RequestRecord) => void;
   onMutation: () => void;
+  /** Replies of GET calls are reused for this long unless the state changed (0 = never). */
+  cacheMs: number;
+  /** Bumped on every change of state; a cached reply of an older generation is never served. */
+  generation: () => number;
   /** The control API (`/_sim/...`), not part of Proxmox. */
   control: (req: IncomingMessage, res: ServerResponse, body: Buffer) => boolean;
 }
@@ -50,6 +54,7 @@ export interface ServerDeps {
 const spec = PveSpec.load();
 
 export function createRequestListener(deps: ServerDeps) {
+  const cache = new ReplyCache();
   return (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -62,8 +67,8 @@ export function createRequestListener(deps: ServerDeps) {
       if (size > MAX_BODY_BYTES) return send(req, res, errorReply(new PveError(501, 'for data too large')));
       if (deps.control(req, res, body)) return;
       const latency = deps.latencyMs();
-      if (latency > 0) setTimeout(() => handle(deps, req, res, body), latency);
-      else handle(deps, req, res, body);
+      if (latency > 0) setTimeout(() => handle(deps, cache, req, res, body), latency);
+      else handle(deps, cache, req, res, body);
     });
   };
 }
@@ -71,11 +76,33 @@ export function createRequestListener(deps: ServerDeps) {
 interface Reply {
   status: number;
   reason?: string;
-  /** `undefined` = empty body without a content type (auth-stage failures). */
+  /** `undefined` (and no payload) = empty body without a content type (auth-stage failures). */
   body?: Record<string, unknown>;
+  /** An already serialised JSON body. */
+  payload?: Buffer;
 }
 
-function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+/**
+ * Serialised GET replies, reused for a few milliseconds. Usage figures are computed from the clock
+ * on every read, which is what makes a list of 100 VMs costly; real PVE refreshes them only every
+ * ~10 s (pvestatd), so a reuse window of tens of milliseconds changes nothing a client can see,
+ * and any change of state (a new generation) invalidates it at once.
+ */
+class ReplyCache {
+  private readonly entries = new Map<string, { generation: number; at: number; payload: Buffer }>();
+
+  get(key: string, generation: number, maxAgeMs: number): Buffer | undefined {
+    const e = this.entries.get(key);
+    return e && e.generation === generation && Date.now() - e.at < maxAgeMs ? e.payload : undefined;
+  }
+
+  set(key: string, generation: number, payload: Buffer): void {
+    if (this.entries.size > 500) this.entries.clear();
+    this.entries.set(key, { generation, at: Date.now(), payload });
+  }
+}
+
+function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -129,11 +156,17 @@ function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, bod
       params = checked.params;
     }
 
+    const cacheKey = method === 'GET' && deps.cacheMs > 0 ? url : null;
+    const cached = cacheKey ? cache.get(cacheKey, deps.generation(), deps.cacheMs) : undefined;
+    if (cached) return finish({ status: 200, payload: cached });
     const ctx: Ctx = { cluster: deps.cluster, tasks: deps.tasks, auth: deps.auth, params, principal };
+    const generation = deps.generation();
     const result = match.entry.handler(ctx);
     if (method !== 'GET') deps.onMutation();
     const envelope = result instanceof Envelope ? { data: result.data ?? null, ...result.extra } : { data: result ?? null };
-    finish({ status: 200, body: envelope });
+    const payload = Buffer.from(JSON.stringify(envelope));
+    if (cacheKey) cache.set(cacheKey, generation, payload);
+    finish({ status: 200, payload });
   } catch (err) {
     finish(errorReply(err));
   }
@@ -174,12 +207,12 @@ export function send(req: IncomingMessage, res: ServerResponse, reply: Reply): v
   };
   if (reply.status >= 400) headers.Connection = 'close';
   res.statusMessage = reasonPhrase(reply.reason ?? 'OK');
-  if (reply.body === undefined) {
+  if (reply.body === undefined && reply.payload === undefined) {
     res.writeHead(reply.status, headers);
     res.end();
     return;
   }
-  let payload: Buffer = Buffer.from(JSON.stringify(reply.body));
+  let payload: Buffer = reply.payload ?? Buffer.from(JSON.stringify(reply.body));
   headers['Content-Type'] = 'application/json;charset=UTF-8';
   if (payload.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
     payload = gzipSync(payload);

@@ -43,16 +43,28 @@ export function configuredCpus(g: Guest): number {
   return g.type === 'qemu' ? cores * Number(g.config.sockets ?? 1) : cores;
 }
 
-/** Size of the boot disk (QEMU: first disk that is not a CD-ROM; LXC: rootfs). */
+const DISK_PREFIXES = ['scsi', 'virtio', 'sata', 'ide'];
+
+/** Size of the boot disk (QEMU: lowest-numbered disk that is not a CD-ROM; LXC: rootfs). */
 export function configuredDisk(g: Guest): number {
-  const keys = g.type === 'lxc' ? ['rootfs'] : Object.keys(g.config).filter((k) => DISK_KEYS.test(k)).sort();
-  for (const k of keys) {
+  if (g.type === 'lxc') return sizeOf(g.config.rootfs);
+  let best = '';
+  let bestSize = 0;
+  for (const k in g.config) {
+    if (!DISK_PREFIXES.some((p) => k.startsWith(p)) || !DISK_KEYS.test(k)) continue;
     const v = String(g.config[k]);
     if (v.includes('media=cdrom')) continue;
-    const m = /(?:^|,)size=([^,]+)/.exec(v);
-    if (m) return sizeToBytes(m[1]!);
+    if (best === '' || k < best) {
+      best = k;
+      bestSize = sizeOf(v);
+    }
   }
-  return 0;
+  return bestSize;
+}
+
+function sizeOf(value: unknown): number {
+  const m = value === undefined ? null : /(?:^|,)size=([^,]+)/.exec(String(value));
+  return m ? sizeToBytes(m[1]!) : 0;
 }
 
 /** A stable per-guest number in [0, 1) so that each VM has its own level. */
@@ -70,25 +82,31 @@ export function guestUsage(g: Guest, now = Date.now()): GuestUsage {
   }
   const s = seedOf(g.vmid);
   const up = Math.max(0, (now - g.startedAt) / 1000);
-  const paused = g.qmpstatus === 'paused';
-  const wave = (period: number) => 0.5 + 0.5 * Math.sin(now / period + s * 6.283);
-  const cpu = paused ? 0 : round4(Math.min(1, 0.02 + 0.3 * s * wave(7000) + 0.03 * wave(1300)));
-  const mem = Math.round(maxmem * (0.2 + 0.4 * s + 0.1 * wave(11000)));
-  // Counters grow with uptime at a per-guest rate; the wave keeps the rate from looking constant.
-  const grow = (rate: number, period: number) => Math.round(up * rate * (0.8 + 0.4 * s) + rate * period * wave(period) / 1000);
+  const phase = s * 6.283;
+  const cpu = g.qmpstatus === 'paused' ? 0 : round4(Math.min(1, 0.02 + 0.3 * s * wave(now, 7000, phase) + 0.03 * wave(now, 1300, phase)));
   return {
     cpus,
     cpu,
     maxmem,
-    mem,
+    mem: Math.round(maxmem * (0.2 + 0.4 * s + 0.1 * wave(now, 11000, phase))),
     maxdisk,
     disk: g.type === 'lxc' ? Math.round(maxdisk * (0.1 + 0.3 * s)) : 0,
     uptime: Math.floor(up),
-    netin: grow(9000, 5000),
-    netout: grow(4000, 6000),
-    diskread: grow(50000, 9000),
-    diskwrite: grow(20000, 8000),
+    netin: counter(up, s, now, phase, 9000, 5000),
+    netout: counter(up, s, now, phase, 4000, 6000),
+    diskread: counter(up, s, now, phase, 50000, 9000),
+    diskwrite: counter(up, s, now, phase, 20000, 8000),
   };
+}
+
+/** A slow oscillation in [0, 1] with the guest's own phase. */
+function wave(now: number, period: number, phase: number): number {
+  return 0.5 + 0.5 * Math.sin(now / period + phase);
+}
+
+/** Bytes counted since start: a per-guest rate times uptime, plus a wave so the rate does not look constant. */
+function counter(up: number, s: number, now: number, phase: number, rate: number, period: number): number {
+  return Math.round(up * rate * (0.8 + 0.4 * s) + (rate * period * wave(now, period, phase)) / 1000);
 }
 
 export function nodeUsage(node: NodeState, guests: Guest[], now = Date.now()) {

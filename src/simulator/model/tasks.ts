@@ -46,7 +46,11 @@ export class TaskManager {
   /** Keep the newest tasks only, as the task archive of a node rotates. */
   private readonly maxKept = 5000;
 
-  constructor(public durationMs: number) {}
+  constructor(
+    public durationMs: number,
+    /** Told whenever a task ends (state may have changed without a request). */
+    private readonly onChange: () => void = () => undefined,
+  ) {}
 
   start(spec: TaskSpec): string {
     const pid = this.nextPid++;
@@ -115,6 +119,7 @@ export class TaskManager {
     task.exitstatus = exitstatus;
     task.endtime = Math.floor(Date.now() / 1000);
     task.log.push(lastLine);
+    this.onChange();
   }
 
   private remember(task: Task): void {

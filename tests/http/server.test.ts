@@ -71,3 +71,47 @@ describe('the server process', () => {
     for (const l of requestLines) expect(JSON.parse(l).reqId).toBeTruthy();
   });
 });
+
+describe('the embedded Proxmox simulator', () => {
+  async function inventoryFor(apiPort: number, secret: string): Promise<string> {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'hosts.yml'), [
+      'all:', '  children:', '    range42_infrastructure:', '      children:', '        proxmox:', '          hosts:', '            px-testing:',
+      '              ansible_connection: local', `              proxmox_api_host: "127.0.0.1:${apiPort}"`, '              proxmox_node: px-testing',
+      '              proxmox_api_user: range42_api@pam', '              proxmox_api_token_id: r42', `              proxmox_api_token_secret: ${secret}`, '',
+    ].join('\n'));
+    return dir;
+  }
+  const SEED_SECRET = '5e1c0b2a-9d3f-4c6e-8a7b-1f2e3d4c5b6a';
+  const nodesAt = async (port: number) => {
+    const https = await import('node:https');
+    return new Promise<number>((resolve) => {
+      https.get(`https://127.0.0.1:${port}/api2/json/nodes`, { rejectUnauthorized: false, headers: { Authorization: `PVEAPIToken=range42_api@pam!r42=${SEED_SECRET}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', () => resolve(-1));
+    });
+  };
+
+  it('starts when the inventory points at a local address with the simulator token, and stops with the service', async () => {
+    const [port, apiPort] = [await freePort(), await freePort()];
+    const s = startServer({ PORT: String(port), HOST: '127.0.0.1', API_BACKEND_INVENTORY_DIR: await inventoryFor(apiPort, SEED_SECRET) });
+    await waitFor(() => s.out().includes('Server listening'), 20_000);
+    expect(s.out()).toContain('embedded Proxmox VE simulator started');
+    expect(await nodesAt(apiPort)).toBe(200);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    expect(await nodesAt(apiPort)).toBe(-1);
+  });
+
+  it('stays off for another token (a real Proxmox) and when PROXMOX_SIMULATOR=off', async () => {
+    for (const [secret, mode] of [['00000000-1111-2222-3333-444444444444', 'auto'], [SEED_SECRET, 'off']] as const) {
+      const [port, apiPort] = [await freePort(), await freePort()];
+      const s = startServer({ PORT: String(port), HOST: '127.0.0.1', PROXMOX_SIMULATOR: mode, API_BACKEND_INVENTORY_DIR: await inventoryFor(apiPort, secret) });
+      await waitFor(() => s.out().includes('Server listening'), 20_000);
+      expect(await nodesAt(apiPort)).toBe(-1);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  });
+});

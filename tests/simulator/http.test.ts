@@ -138,6 +138,18 @@ describe('authentication', () => {
     expect([forged.status, forged.reason]).toEqual([401, 'Authentication failed!']);
   });
 
+  it('delays 401 replies by the configured time, as Proxmox does (3 s there)', async () => {
+    const slow = await startSimulator({ port: 0, unauthorizedDelayMs: 300 });
+    try {
+      const t0 = Date.now();
+      const r = await call(slow, 'GET', '/nodes', {}, { auth: 'none' });
+      expect(r.status).toBe(401);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('splits token tasks into user and tokenid', async () => {
     const upid = await data<string>(api.post('/nodes/px-testing/qemu/4001/status/start'));
     expect(await data(api.get(`/nodes/px-testing/tasks/${upid}/status`))).toMatchObject({ user: 'range42_api@pam', tokenid: 'r42', status: 'stopped', exitstatus: 'OK' });

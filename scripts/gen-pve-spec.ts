@@ -1,51 +1,82 @@
-// Writes src/simulator/schema/pve-api.json: the official Proxmox VE 8.4 API schema (apidoc.js,
-// kept in ../shared/proxmox) flattened to `"<METHOD> <path>": method` and stripped of prose, so the
-// simulator can validate requests without depending on ../shared at run time.
+// Writes src/simulator/schema/pve-api.json: the official Proxmox VE 8.4 API schema (apidoc.js, kept in
+// ../shared/proxmox) flattened to `"<METHOD> <path template>": method` and stripped of prose, so the
+// simulator validates requests without reading ../shared at run time. Only this script and the tests
+// read ../shared.
 //
 //   node --import tsx scripts/gen-pve-spec.ts [path/to/pve-api-schema.json]
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/config/paths.js';
+import { fileURLToPath } from 'node:url';
 
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The official schema tree (../shared/proxmox from the repository root). */
 export const SHARED_SCHEMA = path.resolve(REPO_ROOT, '..', 'shared', 'proxmox', 'pve-api-schema.json');
+/** The compact copy the simulator loads (src/simulator/schema/pve-api.json). */
 export const SPEC_FILE = path.join(REPO_ROOT, 'src', 'simulator', 'schema', 'pve-api.json');
 
-const PROSE = new Set(['description', 'verbose_description', 'format_description', 'typetext', 'renderer', 'permissions', 'title', 'links']);
+/** Human-oriented keys of a property schema: dropped wherever they occur as schema keys. */
+export const PROSE_KEYS: ReadonlySet<string> = new Set([
+  'description', 'verbose_description', 'format_description', 'typetext', 'renderer', 'permissions', 'title', 'links',
+]);
 
-interface TreeNode {
+export interface SchemaTreeNode {
   path: string;
+  text?: string;
+  leaf?: number;
   info?: Record<string, Record<string, unknown>>;
-  children?: TreeNode[];
+  children?: SchemaTreeNode[];
 }
 
-/** Drops prose from a schema; property names (which may be called `description`) are kept. */
-function strip(schema: unknown): unknown {
-  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A map of property name → schema (`properties`, inline `format`): names are kept, even `description`. */
+function stripMap(map: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(map).map(([name, sub]) => [name, stripSchema(sub)]));
+}
+
+/** Drops prose from a property schema, recursively (items, nested properties, inline formats, ...). */
+export function stripSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(stripSchema);
+  if (!isObject(schema)) return schema;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema)) {
-    if (PROSE.has(k)) continue;
-    if ((k === 'properties' || k === 'format') && v && typeof v === 'object') {
-      out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, strip(sub)]));
-    } else if (k === 'items') out[k] = strip(v);
+    if (PROSE_KEYS.has(k)) continue;
+    if ((k === 'properties' || k === 'format') && isObject(v)) out[k] = stripMap(v);
+    else if (k === 'default' || k === 'enum') out[k] = v; // values, not schemas
+    else if (isObject(v) || Array.isArray(v)) out[k] = stripSchema(v);
     else out[k] = v;
   }
   return out;
 }
 
-export function buildSpec(tree: TreeNode[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const walk = (nodes: TreeNode[]) => {
+export interface CompactMethod {
+  name: string;
+  allowtoken: number;
+  protected: number;
+  proxyto?: string;
+  parameters: { additionalProperties?: number; properties: Record<string, unknown>; [key: string]: unknown };
+  returns: { type: string };
+}
+
+/** Every method of the tree as `"<METHOD> <template>"`, in tree order. */
+export function buildSpec(tree: SchemaTreeNode[]): Record<string, CompactMethod> {
+  const out: Record<string, CompactMethod> = {};
+  const walk = (nodes: SchemaTreeNode[]) => {
     for (const n of nodes) {
       for (const [verb, m] of Object.entries(n.info ?? {})) {
-        const returns = m.returns as Record<string, unknown> | undefined;
-        out[`${verb} ${n.path}`] = {
-          name: m.name,
-          ...(m.allowtoken ? { allowtoken: 1 } : {}),
-          ...(m.protected ? { protected: 1 } : {}),
-          ...(m.proxyto ? { proxyto: m.proxyto } : {}),
-          parameters: strip(m.parameters ?? { properties: {} }),
-          returns: { type: returns?.type ?? 'null' },
+        const returns = isObject(m.returns) ? m.returns : {};
+        const parameters = (stripSchema(m.parameters ?? {}) ?? {}) as CompactMethod['parameters'];
+        parameters.properties ??= {};
+        const entry: CompactMethod = {
+          name: String(m.name),
+          allowtoken: m.allowtoken ? 1 : 0,
+          protected: m.protected ? 1 : 0,
+          parameters,
+          returns: { type: typeof returns.type === 'string' ? returns.type : 'null' },
         };
+        if (typeof m.proxyto === 'string' && m.proxyto) entry.proxyto = m.proxyto;
+        out[`${verb} ${n.path}`] = entry;
       }
       walk(n.children ?? []);
     }
@@ -58,9 +89,14 @@ export function renderSpec(spec: Record<string, unknown>): string {
   return `${JSON.stringify(spec)}\n`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+export function readSharedSchema(file = SHARED_SCHEMA): SchemaTreeNode[] {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as SchemaTreeNode[];
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const source = process.argv[2] ?? SHARED_SCHEMA;
-  const spec = buildSpec(JSON.parse(fs.readFileSync(source, 'utf8')) as TreeNode[]);
+  const spec = buildSpec(readSharedSchema(source));
   fs.writeFileSync(SPEC_FILE, renderSpec(spec));
-  process.stdout.write(`${Object.keys(spec).length} methods, ${fs.statSync(SPEC_FILE).size} bytes -> ${path.relative(REPO_ROOT, SPEC_FILE)}\n`);
+  const size = fs.statSync(SPEC_FILE).size;
+  process.stdout.write(`${Object.keys(spec).length} methods, ${size} bytes (${(size / 1024).toFixed(1)} KiB) -> ${path.relative(REPO_ROOT, SPEC_FILE)}\n`);
 }

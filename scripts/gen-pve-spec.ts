@@ -10,8 +10,17 @@ import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The official schema tree (../shared/proxmox from the repository root). */
-export const SHARED_SCHEMA = path.resolve(REPO_ROOT, '..', 'shared', 'proxmox', 'pve-api-schema.json');
+/**
+ * The official schema tree: `$R42_SHARED_DIR/proxmox`, else `../shared/proxmox` next to the
+ * repository, else /work/shared/proxmox (where a clean checkout elsewhere still finds it).
+ */
+export const SHARED_SCHEMA = [
+  process.env.R42_SHARED_DIR,
+  path.resolve(REPO_ROOT, '..', 'shared'),
+  '/work/shared',
+].filter((d): d is string => Boolean(d))
+  .map((d) => path.join(d, 'proxmox', 'pve-api-schema.json'))
+  .find((f) => fs.existsSync(f)) ?? path.resolve(REPO_ROOT, '..', 'shared', 'proxmox', 'pve-api-schema.json');
 /** The compact copy the simulator loads (src/simulator/schema/pve-api.json). */
 export const SPEC_FILE = path.join(REPO_ROOT, 'src', 'simulator', 'schema', 'pve-api.json');
 

@@ -9,6 +9,7 @@ import type { Simulator } from './index.js';
  *   GET  /_sim/state                      the whole state as JSON
  *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0}
  *   POST /_sim/nodes/<node>/offline | /online
+ *   POST /_sim/guests/<vmid>/cpu  {"load":0.8}     (null lets it wander again)
  *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50}
  */
 export function controlApi(sim: () => Simulator) {
@@ -29,6 +30,7 @@ export function controlApi(sim: () => Simulator) {
     }
     const s = sim();
     const node = /^\/_sim\/nodes\/([^/]+)\/(offline|online)$/.exec(url);
+    const cpu = /^\/_sim\/guests\/(\d+)\/cpu$/.exec(url);
     if (req.method === 'GET' && url === '/_sim/state') reply(200, s.state);
     else if (req.method === 'POST' && url === '/_sim/reset') {
       s.reset();
@@ -43,6 +45,13 @@ export function controlApi(sim: () => Simulator) {
     } else if (req.method === 'POST' && node) {
       try {
         s.setNodeOnline(decodeURIComponent(node[1]!), node[2] === 'online');
+        reply(200, null);
+      } catch (err) {
+        reply(400, (err as Error).message);
+      }
+    } else if (req.method === 'POST' && cpu) {
+      try {
+        s.setCpuLoad(Number(cpu[1]), input.load === null || input.load === undefined ? undefined : Number(input.load));
         reply(200, null);
       } catch (err) {
         reply(400, (err as Error).message);

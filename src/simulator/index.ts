@@ -70,6 +70,8 @@ export interface Simulator {
   setLatency(ms: number): void;
   /** Tells the simulator that its state was changed directly (not through the API). */
   touch(): void;
+  /** Pins a running guest's CPU usage (0..1), or lets it wander again with `undefined`. */
+  setCpuLoad(vmid: number, load: number | undefined): void;
   /** Back to the seed (or to the persisted state file's content at start). */
   reset(): void;
   close(): Promise<void>;
@@ -150,6 +152,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       changed();
     },
     touch: changed,
+    setCpuLoad: (vmid: number, load: number | undefined) => {
+      const g = cluster.guest(vmid);
+      if (!g) throw new Error(`unknown guest ${vmid}`);
+      if (load === undefined) delete g.cpuLoad;
+      else g.cpuLoad = Math.min(1, Math.max(0, load));
+      changed();
+    },
     setTaskDuration: (ms: number) => { tasks.durationMs = ms; },
     setLatency: (ms: number) => { latency = ms; },
     reset: () => {

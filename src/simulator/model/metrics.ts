@@ -83,7 +83,7 @@ export function guestUsage(g: Guest, now = Date.now()): GuestUsage {
   const s = seedOf(g.vmid);
   const up = Math.max(0, (now - g.startedAt) / 1000);
   const phase = s * 6.283;
-  const cpu = g.qmpstatus === 'paused' ? 0 : round4(Math.min(1, 0.02 + 0.3 * s * wave(now, 7000, phase) + 0.03 * wave(now, 1300, phase)));
+  const cpu = g.qmpstatus === 'paused' ? 0 : g.cpuLoad !== undefined ? g.cpuLoad : round4(Math.min(1, 0.02 + 0.3 * s * wave(now, 7000, phase) + 0.03 * wave(now, 1300, phase)));
   return {
     cpus,
     cpu,

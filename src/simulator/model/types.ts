@@ -42,6 +42,8 @@ export interface Guest {
   qmpstatus: string;
   /** Epoch milliseconds of the last start; null while stopped. */
   startedAt: number | null;
+  /** A fixed CPU usage (0..1) instead of the simulated wandering one: a "busy VM" for demos and tests. */
+  cpuLoad?: number;
   firewall: Firewall;
 }
 

@@ -5,7 +5,8 @@ import { ProxmoxClient } from './client.js';
 import type { ProxmoxCredentials } from './credentials.js';
 
 export interface Subscriber {
-  send(message: ServerMessage): void;
+  /** `text` is the message already serialised: one JSON.stringify per broadcast, not per viewer. */
+  send(message: ServerMessage, text: string): void;
 }
 
 /**
@@ -41,7 +42,10 @@ export class NodePoller extends EventEmitter {
 
   subscribe(sub: Subscriber): () => void {
     this.subscribers.add(sub);
-    if (this.state) sub.send(this.fullMessage()); // at once, without waiting for the next poll
+    if (this.state) {
+      const full = this.fullMessage();
+      sub.send(full, JSON.stringify(full)); // at once, without waiting for the next poll
+    }
     if (!this.timer && !this.polling) void this.tick();
     return () => {
       this.subscribers.delete(sub);
@@ -55,7 +59,8 @@ export class NodePoller extends EventEmitter {
   }
 
   private broadcast(message: ServerMessage): void {
-    for (const sub of this.subscribers) sub.send(message);
+    const text = JSON.stringify(message);
+    for (const sub of this.subscribers) sub.send(message, text);
   }
 
   private async tick(): Promise<void> {
@@ -98,6 +103,7 @@ export class NodePoller extends EventEmitter {
       }
       return;
     }
+    this.emit('fetched');
     const previous = this.state;
     const wasStale = this.staleError !== null;
     this.state = next;

@@ -48,14 +48,14 @@ export async function registerVmStatus(app: FastifyInstance, access: VmNameResol
     if (!NODE_NAME.test(node)) return fail(`invalid node name: ${JSON.stringify(node).slice(0, 80)}`);
 
     const unsubscribe = hub.subscribe(creds, node, {
-      send(message) {
+      send(_message, text) {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
           req.log.warn({ node, buffered: socket.bufferedAmount }, 'vm-status: client too slow, dropped');
           socket.close(CLOSE_TOO_SLOW, 'client too slow');
           return;
         }
-        socket.send(JSON.stringify(message));
+        socket.send(text);
       },
     });
 

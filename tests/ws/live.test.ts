@@ -115,7 +115,7 @@ describe('/ws/vm-status against the simulator', () => {
     const a = viewer('px-testing');
     const b = viewer('px-lab-02');
     const c = viewer();
-    const [fa, fb, fc] = await Promise.all([a, b, c].map((v) => v.next((m) => m.type === 'full')));
+    const [fa, fb, fc] = (await Promise.all([a, b, c].map((v) => v.next((m) => m.type === "full")))) as [Msg, Msg, Msg];
     expect(fb.vms.map((vm: Msg) => vm.vmid)).toEqual([2001]);
     expect(fa.vms.map((vm: Msg) => vm.vmid)).not.toContain(2001);
     expect(fc.vms.map((vm: Msg) => vm.vmid)).toEqual(fa.vms.map((vm: Msg) => vm.vmid));

@@ -425,3 +425,121 @@ describe('named formats', () => {
     expect(checkFormat(format, value)).toBe(expected);
   });
 });
+
+describe('parsePropertyString (parse_property_string)', () => {
+  it('reads a model=MAC key alias, lenient booleans and the default key', () => {
+    expect(parsePropertyString(netFormat, 'tag=100,bridge=vmbr0,virtio=BC:24:11:4F:2A:10,firewall=yes,mtu=1400,link_down=OFF')).toEqual({
+      tag: '100', bridge: 'vmbr0', model: 'virtio', macaddr: 'BC:24:11:4F:2A:10', firewall: '1', mtu: '1400', link_down: '0',
+    });
+    expect(parsePropertyString(netFormat, 'e1000,bridge=vmbr1')).toEqual({ model: 'e1000', bridge: 'vmbr1' });
+    expect(parsePropertyString(netFormat, 'model=virtio,macaddr=BC:24:11:4F:2A:10')).toEqual({ model: 'virtio', macaddr: 'BC:24:11:4F:2A:10' });
+    for (const [given, stored] of [['1', '1'], ['on', '1'], ['Yes', '1'], ['TRUE', '1'], ['0', '0'], ['off', '0'], ['NO', '0'], ['false', '0']]) {
+      expect(parsePropertyString(diskFormat, `local-lvm:32,ssd=${given}`).ssd, given).toBe(stored);
+    }
+    // a plain alias stores under its target: `volume=` is `file=`
+    expect(parsePropertyString(diskFormat, 'volume=local:iso/x.iso,media=cdrom')).toEqual({ file: 'local:iso/x.iso', media: 'cdrom' });
+    // blank parts are skipped, a value may contain `=` and `:`
+    expect(parsePropertyString(diskFormat, ' ,local-lvm:vm-100-disk-0,,serial=abc%3D')).toEqual({ file: 'local-lvm:vm-100-disk-0', serial: 'abc%3D' });
+    expect(parsePropertyString({ k: { type: 'string' } }, 'k=a=b:c')).toEqual({ k: 'a=b:c' });
+  });
+
+  it('throws PropertyStringError with PVE\'s text, the key and the inner message', () => {
+    const fail = (format: Record<string, PropertySchema>, text: string, path?: string) => {
+      try {
+        parsePropertyString(format, text, path);
+      } catch (err) {
+        expect(err).toBeInstanceOf(PropertyStringError);
+        const e = err as PropertyStringError;
+        return { message: e.message, key: e.key, inner: e.inner, errors: e.errors };
+      }
+      throw new Error(`no error for ${text}`);
+    };
+    expect(fail(netFormat, 'virtio,colour=blue')).toEqual({ message: 'invalid key in comma-separated list property: colour\n', key: 'colour', inner: 'invalid key in comma-separated list property: colour', errors: undefined });
+    expect(fail(netFormat, 'virtio,tag=1,tag=2').message).toBe('duplicate key in comma-separated list property: tag\n');
+    expect(fail(diskFormat, 'a:1,b:2')).toMatchObject({ message: 'duplicate key in comma-separated list property: file\n', key: 'file' });
+    expect(fail(diskFormat, 'file=a:1,b:2').message).toBe('duplicate key in comma-separated list property: file\n');
+    expect(fail(netFormat, 'virtio,e1000=BC:24:11:4F:2A:10')).toMatchObject({ message: "key alias 'model' is already defined\n", key: 'model' });
+    expect(fail(netFormat, 'virtio,tag=').message).toBe('missing key in comma-separated list property\n');
+    expect(fail(netFormat, 'virtio,=5').message).toBe('missing key in comma-separated list property\n');
+    const ipconfig = { ip: { type: 'string', optional: 1 }, gw: { type: 'string', optional: 1 } } as Record<string, PropertySchema>;
+    expect(fail(ipconfig, 'dhcp').message).toBe('value without key, but schema does not define a default key\n');
+    // values are checked against their schemas: every failing key, prefixed with the path
+    expect(fail(netFormat, 'virtio=01:24:11:4F:2A:10,tag=0,firewall=maybe', 'net0')).toEqual({
+      message: "format error\nnet0.firewall: type check ('boolean') failed - got 'maybe'\nnet0.macaddr: invalid format - value does not look like a valid unicast MAC address\n\nnet0.tag: value must have a minimum value of 1\n",
+      key: 'firewall',
+      inner: "type check ('boolean') failed - got 'maybe'",
+      errors: {
+        'net0.firewall': "type check ('boolean') failed - got 'maybe'",
+        'net0.macaddr': 'invalid format - value does not look like a valid unicast MAC address\n',
+        'net0.tag': 'value must have a minimum value of 1',
+      },
+    });
+    expect(fail(netFormat, 'bridge=vmbr0')).toMatchObject({ message: 'format error\nmodel: property is missing and it is not optional\n', key: 'model' });
+  });
+
+  it('has no quoting, like Perl: a comma always separates', () => {
+    expect(() => parsePropertyString(diskFormat, 'local-lvm:32,serial="a,b"')).toThrow('duplicate key in comma-separated list property: file');
+  });
+});
+
+describe('printPropertyString (print_property_string)', () => {
+  it('prints network devices canonically: model=MAC first, then the rest alphabetically', () => {
+    expect(printPropertyString(netFormat, { tag: '100', trunks: '10;20', rate: '10', queues: 2, mtu: '1400', firewall: '1', bridge: 'vmbr0', macaddr: 'BC:24:11:4F:2A:10', model: 'virtio' }))
+      .toBe('virtio=BC:24:11:4F:2A:10,bridge=vmbr0,firewall=1,mtu=1400,queues=2,rate=10,tag=100,trunks=10;20');
+    // without a MAC the model is the plain default value
+    expect(printPropertyString(netFormat, { bridge: 'vmbr0', model: 'e1000' })).toBe('e1000,bridge=vmbr0');
+    expect(printPropertyString(netFormat, { bridge: 'vmbr0', model: 'e1000', tag: undefined })).toBe('e1000,bridge=vmbr0');
+  });
+
+  it('prints drives with the volume first and sizes in bytes as format_size does', () => {
+    expect(printPropertyString(diskFormat, { size: '32G', ssd: '1', iothread: '1', discard: 'on', cache: 'writeback', file: 'local-lvm:vm-100-disk-0' }))
+      .toBe('local-lvm:vm-100-disk-0,cache=writeback,discard=on,iothread=1,size=32G,ssd=1');
+    expect(printPropertyString(diskFormat, { file: 'local:iso/debian.iso', media: 'cdrom', size: 659554304 })).toBe('local:iso/debian.iso,media=cdrom,size=629M');
+    expect(printPropertyString(diskFormat, { file: 'local-lvm:vm-100-disk-0', size: '34359738368' })).toBe('local-lvm:vm-100-disk-0,size=32G');
+    expect(printPropertyString(diskFormat, { file: 'none', media: 'cdrom' })).toBe('none,media=cdrom');
+    expect(printPropertyString(diskFormat, { file: 'local-lvm:vm-100-disk-0', size: '32G', backup: '0' }, ['backup'])).toBe('local-lvm:vm-100-disk-0,size=32G');
+  });
+
+  it('prints required keys right after the default key (LXC net: name first)', () => {
+    const fmt = paramSchema(lxcConfig, 'net0')!.format as Record<string, PropertySchema>;
+    expect(printPropertyString(fmt, { type: 'veth', ip: 'dhcp', bridge: 'vmbr0', name: 'eth0', hwaddr: 'BC:24:11:00:00:01' })).toBe('name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth');
+  });
+
+  it('refuses what PVE refuses to print', () => {
+    expect(() => printPropertyString(netFormat, { model: 'virtio', trunks: '10,20' })).toThrow('illegal value with commas for trunks');
+    expect(() => printPropertyString(netFormat, { model: 'virtio', colour: 'blue' })).toThrow("invalid key 'colour'");
+  });
+
+  it('round-trips net0: parse then print gives the canonical string, and that is a fixed point', () => {
+    const given = 'bridge=vmbr0,firewall=on,tag=100,virtio=BC:24:11:4F:2A:10,mtu=1400';
+    const canonical = printPropertyString(netFormat, parsePropertyString(netFormat, given));
+    expect(canonical).toBe('virtio=BC:24:11:4F:2A:10,bridge=vmbr0,firewall=1,mtu=1400,tag=100');
+    expect(printPropertyString(netFormat, parsePropertyString(netFormat, canonical))).toBe(canonical);
+    const disk = 'ssd=yes,size=32G,local-lvm:vm-100-disk-0,discard=on,iothread=1,cache=writeback';
+    expect(printPropertyString(diskFormat, parsePropertyString(diskFormat, disk))).toBe('local-lvm:vm-100-disk-0,cache=writeback,discard=on,iothread=1,size=32G,ssd=1');
+  });
+});
+
+describe('sizes (format_size, parse_size)', () => {
+  it('prints exact multiples with the largest unit, everything else in bytes', () => {
+    expect(formatSize(32 * 1024 ** 3)).toBe('32G');
+    expect(formatSize(2 * 1024 ** 4)).toBe('2T');
+    expect(formatSize(1536 * 1024 ** 3)).toBe('1536G');
+    expect(formatSize(661651456)).toBe('631M');
+    expect(formatSize(4 * 1024 * 1024)).toBe('4M');
+    expect(formatSize(2048)).toBe('2K');
+    expect(formatSize(1536)).toBe('1536');
+    expect(formatSize(1000)).toBe('1000');
+    expect(formatSize(2048.9)).toBe('2K');
+  });
+
+  it('parses sizes with K/M/G/T (powers of 1024) and refuses anything else', () => {
+    expect(parseSize('32G')).toBe(32 * 1024 ** 3);
+    expect(parseSize('4M')).toBe(4 * 1024 ** 2);
+    expect(parseSize('1.5K')).toBe(1536);
+    expect(parseSize('1T')).toBe(1024 ** 4);
+    expect(parseSize('1000')).toBe(1000);
+    for (const bad of ['x', '32GB', '32g', ' 32G', '-1', '']) expect(parseSize(bad), bad).toBeNaN();
+    expect(formatSize(parseSize('631M'))).toBe('631M');
+  });
+});

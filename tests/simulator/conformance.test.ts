@@ -67,12 +67,13 @@ describe('conformance with the PVE 8.4 API schema', () => {
       ['GET', '/nodes/px-testing/tasks', { limit: 'ten' }, 'limit', "type check ('integer') failed - got 'ten'"],
       ['POST', '/nodes/px-testing/qemu/1000/status/stop', { skiplock: 'yes' }, 'skiplock', "type check ('boolean') failed - got 'yes'"],
       ['GET', '/cluster/resources', { type: 'disk' }, 'type', "value 'disk' does not have a value in the enumeration 'vm, storage, node, sdn'"],
-      ['POST', '/nodes/px-testing/qemu', { vmid: 50 }, 'vmid', 'value must have a minimum value of 100'],
+      ['POST', '/nodes/px-testing/qemu', { vmid: 50 }, 'vmid', 'invalid format - value does not look like a valid VM ID\n'],
+      ['POST', '/nodes/px-testing/qemu', { vmid: 800, cores: 0 }, 'cores', 'value must have a minimum value of 1'],
       ['PUT', '/nodes/px-testing/qemu/3001/config', { net0: 'virtio,bridge=vmbr0,mtu=0' }, 'net0', 'invalid format - format error\nnet0.mtu: value must have a minimum value of 1\n'],
       ['PUT', '/nodes/px-testing/qemu/3001/config', { net32: 'virtio,bridge=vmbr0' }, 'net32', 'property is not defined in schema and the schema does not allow additional properties'],
-      ['PUT', '/nodes/px-testing/qemu/3001/config', { net1: 'virtio,colour=blue' }, 'net1', 'invalid format - invalid key in comma-separated list property: colour'],
+      ['PUT', '/nodes/px-testing/qemu/3001/config', { net1: 'virtio,colour=blue' }, 'net1', 'invalid format - invalid key in comma-separated list property: colour\n'],
       ['POST', '/nodes/px-testing/storage/local/download-url', { content: 'iso', filename: 'a.iso', url: 'https://x/a.iso', checksum: 'abc' }, 'checksum-algorithm', "missing property - 'checksum' requires this property"],
-      ['GET', '/nodes/bad_node!/qemu', {}, 'node', 'invalid format - value does not look like a valid node name'],
+      ['GET', '/nodes/bad_node!/qemu', {}, 'node', 'invalid format - value does not look like a valid node name\n'],
     ];
     for (const [method, path, params, key, message] of cases) {
       const r = await call(sim, method, path, params);

@@ -2,7 +2,7 @@
 # Create the default admin VMs — POST /v0/admin/run/bundles/core/proxmox/configure/default/create-vms-admin
 # Usage: R42_API_URL=http://localhost:8000 ./bundle_create_vms_admin.sh [json-body]
 set -euo pipefail
-body=${1:-'{"proxmox_node":"px-testing","vms":{"student-box-01":{"vm_id":3001,"vm_ip":"192.168.143.160","vm_description":"student box"}}}'}
+body=${1:-'{"proxmox_node":"px-testing","vms":{"admin-wazuh":{"vm_id":1000,"vm_ip":"192.168.142.100","vm_description":"wazuh SIEM"},"admin-deployer-api-gateway":{"vm_id":1020,"vm_ip":"192.168.142.120","vm_description":"API gateway"},"admin-deployer-api-backend":{"vm_id":1021,"vm_ip":"192.168.142.121","vm_description":"API backend"},"admin-deployer-ui":{"vm_id":1023,"vm_ip":"192.168.142.123","vm_description":"deployer UI"}}}'}
 curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/proxmox/configure/default/create-vms-admin" \
   -H 'content-type: application/json' -d "$body"
 echo

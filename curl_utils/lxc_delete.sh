@@ -2,7 +2,7 @@
 # Delete a container — DELETE /v0/admin/proxmox/lxc/vm_id/delete
 # Usage: R42_API_URL=http://localhost:8000 ./lxc_delete.sh [json-body]
 set -euo pipefail
-body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000"}'}
+body=${1:-'{"proxmox_node":"px-testing","vm_id":"5100"}'}
 curl -sS --fail-with-body -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/lxc/vm_id/delete" \
   -H 'content-type: application/json' -d "$body"
 echo

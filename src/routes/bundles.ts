@@ -1,5 +1,6 @@
 import { ApiError } from '../errors.js';
 import * as B from '../schemas/bundles.js';
+import { withExample } from '../schemas/common.js';
 import { bundlePlaybook, hostsInventory, nodeOrNull, pick } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 import type { RunSpec } from '../engine/types.js';
@@ -55,7 +56,7 @@ function checkVmKeys(role: Role, vms: Record<string, unknown>): void {
 const createVms = (role: Role): RouteDef => ({
   method: 'POST', url: roleUrl(`create-vms-${role}`), operationId: `bundle_create_vms_${role}`, tags: roleTags(role), summary: `Create the default ${role} VMs`,
   description: `One init.yml run per VM (tagged with its key: ${CREATE_VM_KEYS[role].join(', ')}), then main.yml; stops at the first failure.`,
-  body: B.CreateVmsRequest, output: 'log',
+  body: withExample(B.CreateVmsRequest, { proxmox_node: 'px-testing', vms: DEFAULT_VM_SETS[role] }), output: 'log',
   plan: (b, ctx) => {
     const inventory = hostsInventory(ctx);
     const init = bundlePlaybook(ctx, `${DEFAULT_VMS}/create-vms-${role}`, 'init.yml');
@@ -72,6 +73,18 @@ const createVms = (role: Role): RouteDef => ({
     return [...perVm, { playbook: main, inventory, extravars: { proxmox_node: b.proxmox_node }, label: `bundle:create-vms-${role}` }];
   },
 });
+
+/** The contract's default VM sets (demo_lab numbering), as the examples of the create-vms routes. */
+const DEFAULT_VM_SETS: Record<Role, Record<string, { vm_id: number; vm_ip: string; vm_description: string }>> = {
+  admin: {
+    'admin-wazuh': { vm_id: 1000, vm_ip: '192.168.142.100', vm_description: 'wazuh SIEM' },
+    'admin-deployer-api-gateway': { vm_id: 1020, vm_ip: '192.168.142.120', vm_description: 'API gateway' },
+    'admin-deployer-api-backend': { vm_id: 1021, vm_ip: '192.168.142.121', vm_description: 'API backend' },
+    'admin-deployer-ui': { vm_id: 1023, vm_ip: '192.168.142.123', vm_description: 'deployer UI' },
+  },
+  vuln: Object.fromEntries([0, 1, 2, 3, 4].map((i) => [`vuln-box-0${i}`, { vm_id: 4000 + i, vm_ip: `192.168.144.${170 + i}`, vm_description: `vulnerable box ${i}` }])),
+  student: { 'student-box-01': { vm_id: 3001, vm_ip: '192.168.143.160', vm_description: 'student box' } },
+};
 
 const POWER = { start: 'vm_start', stop: 'vm_stop', pause: 'vm_pause', resume: 'vm_resume' } as const;
 const ROLES: Role[] = ['admin', 'vuln', 'student'];

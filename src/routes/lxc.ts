@@ -1,3 +1,4 @@
+import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
 import { pick, roleRun } from './plans.js';
 import type { Body, RouteDef } from './types.js';
@@ -7,9 +8,12 @@ const TAGS = ['proxmox - lxc'];
 const ctVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
 const LXC_CREATE_FIELDS = ['lxc_name', 'lxc_template', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_cores', 'lxc_memory', 'proxmox_storage', 'lxc_disk_size', 'lxc_bridge', 'lxc_ip', 'lxc_gateway'];
 
+/** The container the lxc_create example makes. */
+const CtRequest = withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: '5100' });
+
 const power = (verb: string, action: string, summary: string): RouteDef => ({
   method: 'POST', url: `${LXC}/vm_id/${verb}`, operationId: action, tags: TAGS, summary,
-  body: S.VmRequest, output: { resultKey: action },
+  body: CtRequest, output: { resultKey: action },
   plan: (b, ctx) => roleRun(ctx, action, ctVars(b)),
 });
 
@@ -29,7 +33,7 @@ export const lxcRoutes: RouteDef[] = [
   power('stop', 'lxc_stop', 'Shut a container down'),
   {
     method: 'DELETE', url: `${LXC}/vm_id/delete`, operationId: 'lxc_delete', tags: TAGS, summary: 'Delete a container',
-    body: S.VmRequest, output: { resultKey: 'lxc_delete' },
+    body: CtRequest, output: { resultKey: 'lxc_delete' },
     plan: (b, ctx) => roleRun(ctx, 'lxc_delete', ctVars(b)),
   },
 ];

@@ -1,3 +1,4 @@
+import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
 import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
@@ -70,7 +71,7 @@ export const vmRoutes: RouteDef[] = [
   {
     method: 'DELETE', url: `${VMS}/vm_id/delete`, operationId: 'vm_delete', tags: MANAGEMENT, summary: 'Delete a VM',
     description: 'The VM name is read from the Proxmox API first; an unknown id is a 404 and nothing runs.',
-    body: S.VmRequest, output: { resultKey: 'vm_delete' },
+    body: withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: '4010' }), output: { resultKey: 'vm_delete' },
     plan: async (b, ctx) => roleRun(ctx, 'vm_delete', { ...vmVars(b), vm_name: await withVmName(b, ctx) }),
   },
   {

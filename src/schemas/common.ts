@@ -51,3 +51,6 @@ export const ValidationErrorResponse = Type.Object(
   },
   { description: 'Request body failed validation' },
 );
+
+/** The same schema with another example (per route: what curl_utils and the docs show). */
+export const withExample = <T extends object>(schema: T, example: Record<string, unknown>): T => ({ ...schema, examples: [example] });

@@ -24,9 +24,9 @@ export const VmCreateRequest = vmBody(
     vm_sockets: Type.Integer({ minimum: 1 }),
     vm_memory: Type.Integer({ minimum: 128, description: 'MiB' }),
     vm_disk_size: optionalNullable(Type.Integer({ minimum: 1 }), null, { description: 'GiB' }),
-    vm_iso: optionalNullable(str('^[A-Za-z0-9._-]+:iso/.+\\.iso$'), null, { examples: ['local:iso/ubuntu-24.04-live-server-amd64.iso'] }),
+    vm_iso: optionalNullable(str('^[A-Za-z0-9._-]+:iso/.+\\.iso$'), null, { examples: ['local:iso/ubuntu-24.04.2-live-server-amd64.iso'] }),
   },
-  { vm_id: '4010', vm_name: 'lab-web-01', vm_cpu: 'host', vm_cores: 2, vm_sockets: 1, vm_memory: 2048, vm_disk_size: 20, vm_iso: 'local:iso/ubuntu-24.04-live-server-amd64.iso' },
+  { vm_id: '4010', vm_name: 'lab-web-01', vm_cpu: 'host', vm_cores: 2, vm_sockets: 1, vm_memory: 2048, vm_disk_size: 20, vm_iso: 'local:iso/ubuntu-24.04.2-live-server-amd64.iso' },
 );
 
 export const VmCloneRequest = vmBody(

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Delete the default vuln VMs — DELETE /v0/admin/run/bundles/core/proxmox/configure/default/delete-vms-vuln
 # Usage: R42_API_URL=http://localhost:8000 ./bundle_delete_vms_vuln.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","as_json":true}'}
-curl -sS --fail-with-body -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/proxmox/configure/default/delete-vms-vuln" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/proxmox/configure/default/delete-vms-vuln" \
   -H 'content-type: application/json' -d "$body"
 echo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install Docker Compose on Ubuntu hosts — POST /v0/admin/run/bundles/core/linux/ubuntu/install/docker-compose
 # Usage: R42_API_URL=http://localhost:8000 ./bundle_ubuntu_install_docker_compose.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","hosts":"r42.vuln-box-00","install_package_docker":true,"install_package_docker_compose":true,"install_ntpclient_and_update_time":true,"packages_cleaning":true}'}
-curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/linux/ubuntu/install/docker-compose" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core/linux/ubuntu/install/docker-compose" \
   -H 'content-type: application/json' -d "$body"
 echo

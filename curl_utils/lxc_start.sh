@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start a container — POST /v0/admin/proxmox/lxc/vm_id/start
 # Usage: R42_API_URL=http://localhost:8000 ./lxc_start.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","vm_id":"5100"}'}
-curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/lxc/vm_id/start" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/lxc/vm_id/start" \
   -H 'content-type: application/json' -d "$body"
 echo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run bundles — POST /v0/admin/run/bundles/:bundles_name/run
 # Usage: R42_API_URL=http://localhost:8000 ./run_bundle.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","hosts":"px-testing"}'}
-curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core%2Fproxmox%2Fconfigure%2Fdefault%2Fvms%2Fsnapshot%2Fcreate-vms-vuln/run" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/bundles/core%2Fproxmox%2Fconfigure%2Fdefault%2Fvms%2Fsnapshot%2Fcreate-vms-vuln/run" \
   -H 'content-type: application/json' -d "$body"
 echo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Delete a snapshot of a VM — DELETE /v0/admin/proxmox/vms/vm_id/snapshot/delete
 # Usage: R42_API_URL=http://localhost:8000 ./snapshot_vm_delete.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","vm_snapshot_name":"before-exercise"}'}
-curl -sS --fail-with-body -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/snapshot/delete" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X DELETE "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/snapshot/delete" \
   -H 'content-type: application/json' -d "$body"
 echo

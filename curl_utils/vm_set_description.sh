@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set the description of a VM — POST /v0/admin/proxmox/vms/vm_id/config/vm_set_description
 # Usage: R42_API_URL=http://localhost:8000 ./vm_set_description.sh [json-body]
+# (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","vm_id":"1000","vm_description":"web server of team 1"}'}
-curl -sS --fail-with-body -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/config/vm_set_description" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/proxmox/vms/vm_id/config/vm_set_description" \
   -H 'content-type: application/json' -d "$body"
 echo

@@ -19,9 +19,10 @@ for (const def of routeTable) {
     '#!/usr/bin/env bash',
     `# ${def.summary} — ${def.method} ${def.url}`,
     '# Usage: R42_API_URL=http://localhost:8000 ./' + `${def.operationId}.sh [json-body]`,
+    '# (R42_CURL_WRITE_OUT, e.g. "\\n%{http_code}", is passed to curl -w: the test suite reads the status that way)',
     'set -euo pipefail',
     `body=\${1:-${shellQuote(JSON.stringify(example ?? {}))}}`,
-    `curl -sS --fail-with-body -X ${def.method} "\${R42_API_URL:-http://localhost:8000}${url}" \\`,
+    `curl -sS --fail-with-body \${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X ${def.method} "\${R42_API_URL:-http://localhost:8000}${url}" \\`,
     "  -H 'content-type: application/json' -d \"$body\"",
     'echo',
   ];

@@ -9,13 +9,13 @@ const LIFECYCLE = ['proxmox - vm lifecycle'];
 const MANAGEMENT = ['proxmox - vm management'];
 
 
-const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_id/${verb}`): RouteDef => ({
+const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_id/${verb}`, exampleVm?: string): RouteDef => ({
   method: 'POST',
   url,
   operationId: action,
   tags: LIFECYCLE,
   summary,
-  body: S.VmRequest,
+  body: exampleVm ? withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: exampleVm }) : S.VmRequest,
   output: { resultKey: action },
   plan: (b, ctx) => roleRun(ctx, action, vmVars(b)),
 });
@@ -57,7 +57,7 @@ export const vmRoutes: RouteDef[] = [
     body: S.NodeRequest, output: { resultKey: 'vm_list_usage' },
     plan: (b, ctx) => roleRun(ctx, 'vm_list_usage', pick(b, ['proxmox_node'], 'truthy')),
   },
-  power('start', 'vm_start', 'Start a VM'),
+  power('start', 'vm_start', 'Start a VM', undefined, '4001'), // a VM of the seed that is stopped
   power('stop', 'vm_stop', 'Shut a VM down (ACPI)'),
   power('stop_force', 'vm_stop_force', 'Stop a VM at once'),
   { ...power('stop-force', 'vm_stop_force', 'Stop a VM at once (alias of stop_force)'), operationId: 'vm_stop_force_alias' },

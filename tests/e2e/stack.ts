@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { REPO_ROOT } from '../../src/config/paths.js';
@@ -7,8 +11,12 @@ import { simulatorInventory, testConfig } from '../helpers.js';
 
 /**
  * The whole stack for end-to-end tests: the service (the repository's own playbooks, role and
- * catalog) with an inventory pointing at a simulator, called through its HTTP interface.
+ * catalog) listening on a port, with an inventory pointing at a simulator. Operations are called
+ * through their `curl_utils/<operationId>.sh` script (so every script is exercised against the
+ * running service), over real HTTP.
  */
+const run = promisify(execFile);
+const CURL_UTILS = path.join(REPO_ROOT, 'curl_utils');
 export interface Answer {
   status: number;
   body: any;
@@ -17,14 +25,35 @@ export interface Answer {
 export async function startStack() {
   const sim = await startSimulator({ port: 0 });
   const app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: simulatorInventory(sim) }), { logger: false });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  /** Calls an operation by its operationId, with the route's documented example unless a body is given. */
+  /**
+   * Calls an operation by its operationId: its curl script with the documented example, or with
+   * `body` when given; `url` (a concrete URL for the runner routes) goes through fetch instead.
+   */
   async function op(operationId: string, body?: unknown, url?: string): Promise<Answer> {
     const def = routeTable.find((d) => d.operationId === operationId);
     if (!def) throw new Error(`no operation ${operationId}`);
-    const payload = body ?? (def.body as { examples?: unknown[] } | undefined)?.examples?.[0];
-    const r = await app.inject({ method: def.method, url: url ?? def.url, ...(payload === undefined ? {} : { payload: payload as object }) });
-    return { status: r.statusCode, body: r.json() };
+    const script = path.join(CURL_UTILS, `${operationId}.sh`);
+    if (url === undefined && fs.existsSync(script)) {
+      const args = body === undefined ? [] : [JSON.stringify(body)];
+      const out = await run('/bin/bash', [script, ...args], {
+        env: { PATH: '/usr/bin:/bin', R42_API_URL: base, R42_CURL_WRITE_OUT: '\\n%{http_code}' },
+        maxBuffer: 64 << 20,
+      }).catch((err: { stdout?: string; code?: number; stderr?: string }) => {
+        if (err.code === 22 && err.stdout) return { stdout: err.stdout }; // --fail-with-body: HTTP >= 400
+        throw new Error(`${operationId}.sh failed: ${err.stderr ?? err.code}`);
+      });
+      const text = out.stdout.trimEnd();
+      const nl = text.lastIndexOf('\n');
+      return { status: Number(text.slice(nl + 1)), body: JSON.parse(text.slice(0, nl)) };
+    }
+    const r = await fetch(`${base}${url ?? def.url}`, {
+      method: def.method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: r.status, body: await r.json() };
   }
 
   /** An operation that must succeed: HTTP 200, rc 0; returns the first published value. */

@@ -3,9 +3,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
+import { registerBearerAuth } from './http/auth.js';
 import { registerCors } from './http/cors.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
+import { registerObservability } from './http/observability.js';
 import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
 import type { PollerHub } from './proxmox/status-poller.js';
@@ -64,9 +66,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
 
   registerErrorHandling(app, { debug: config.debug });
   await registerCors(app, config.corsOriginRegex);
+  registerBearerAuth(app, config.apiAuthToken);
   await registerDocs(app);
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   app.addHook('onClose', async () => vmNames.close());
+  registerObservability(app, { config, engine, vmNames, statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined) });
   registerRoutes(app, routeTable, { engine, ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) } });
   app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
   await app.ready();

@@ -30,6 +30,8 @@ export interface Config {
   runner: RunnerConfig;
   status: StatusConfig;
   simulator: SimulatorConfig;
+  /** API_AUTH_TOKEN: when set, every request needs `Authorization: Bearer <token>` (for use without a gateway). */
+  apiAuthToken: string | null;
 }
 
 /** The embedded Proxmox VE simulator (src/simulator), the default target when no real Proxmox is set up. */
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxBufferedBytes: integer(env, 'STATUS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1 << 30),
       heartbeatMs: seconds(env, 'STATUS_HEARTBEAT_INTERVAL', 30, 0.05, 3600),
     }),
+    apiAuthToken: nonEmpty(env, 'API_AUTH_TOKEN'),
     simulator: Object.freeze({
       mode: simulatorMode(env),
       stateFile: nonEmpty(env, 'PROXMOX_SIMULATOR_STATE'),

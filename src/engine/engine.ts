@@ -61,6 +61,13 @@ export class Engine {
     };
   }
 
+  private readonly finishedListeners: ((result: RunResult, label: string | undefined) => void)[] = [];
+
+  /** Called after every run with its result (metrics, job bookkeeping). */
+  onRunFinished(listener: (result: RunResult, label: string | undefined) => void): void {
+    this.finishedListeners.push(listener);
+  }
+
   get stats(): { running: number; queued: number; started: number; maxConcurrent: number; maxQueued: number } {
     const r = this.opts.config.runner;
     return { running: this.running.size, queued: this.queue.length, started: this.startedCount, maxConcurrent: r.maxConcurrent, maxQueued: r.maxQueued };
@@ -102,6 +109,7 @@ export class Engine {
           { run: run.id, label: run.spec.label, rc: result.rc, status: result.status, ms: result.durationMs, queuedMs: result.queuedMs },
           'run finished',
         );
+        for (const listener of this.finishedListeners) listener(result, run.spec.label);
         this.pump();
       });
     }

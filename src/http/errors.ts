@@ -49,7 +49,8 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
       const root = context === 'body' ? req.body : context === 'querystring' ? req.query : context === 'params' ? req.params : req.headers;
       const schema = (req.routeOptions.schema as Record<string, { properties?: object }> | undefined)?.[context];
       const order = Object.keys(schema?.properties ?? {});
-      const detail = toDetail(error.validation as never, root, context === 'querystring' ? 'query' : context === 'params' ? 'path' : context, order);
+      const detail = toDetail(error.validation as never, root, context === 'querystring' ? 'query' : context === 'params' ? 'path' : context, order)
+        .map((d) => ({ ...d, input: limitDepth(d.input) }));
       logValidation(req, detail);
       return sendDetail(reply, 422, detail);
     }
@@ -57,7 +58,9 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
       if (error.statusCode >= 500) req.log.error({ detail: error.detail }, 'request refused');
       return sendDetail(reply, error.statusCode, error.detail, error.headers);
     }
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+    // A body nested deeply enough overflows JSON.parse's stack: that is a JSON decode error too.
+    const tooDeep = error instanceof RangeError && /call stack/i.test(error.message);
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError || tooDeep) {
       const detail: DetailItem[] = [{ field: 'body', msg: 'JSON decode error', type: 'json_invalid', input: {}, ctx: { error: error.message } }];
       logValidation(req, detail);
       return sendDetail(reply, 422, detail);
@@ -80,4 +83,15 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
     if (allowed.length > 0) return sendDetail(reply, 405, 'Method Not Allowed', { allow: allowed.join(', ') });
     return sendDetail(reply, 404, 'Not Found');
   });
+}
+
+/**
+ * The refused input is echoed back (as pydantic does), but a body nested thousands of levels deep
+ * would overflow the serializer's stack: beyond a depth of 16 the value is replaced by a marker.
+ */
+export function limitDepth(value: unknown, depth = 16): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth === 0) return '[nested too deeply]';
+  if (Array.isArray(value)) return value.map((v) => limitDepth(v, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, limitDepth(v, depth - 1)]));
 }

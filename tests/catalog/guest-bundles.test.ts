@@ -27,19 +27,24 @@ import { silentLog, testConfig } from '../helpers.js';
  * network. Nothing is booted in a chroot: services (dockerd, timesyncd) are installed, never
  * started (policy-rc.d, and the roles start them only when systemd runs).
  *
- * The steps share the one target and run in order: users first, then the dot files for them,
- * Docker, Compose, and the basic packages with the cleaning last (it empties apt's .deb cache).
+ * Two targets, two chains of runs going on at the same time (the engine runs two at once):
+ * - target A, in test order: ping, the controller guard, add-user, then dot-files for those users;
+ * - target B, started by the first hook: docker, docker-compose, then basic-packages with the
+ *   cleaning (it empties apt's .deb cache, so it comes last); its tests wait for their step.
  */
 
 const TARGET_SCRIPT = path.join(REPO_ROOT, 'tests', 'catalog', 'target', 'debian-chroot.sh');
 const GUEST = 'r42.test-guest';
+const GUEST_B = 'r42.test-guest-b';
 const CONTROLLER = 'r42.controller-itself';
 const NODE = 'px-testing';
 const UBUNTU_URL = '/v0/admin/run/bundles/core/linux/ubuntu/';
 const SLOW = 240_000;
 
 let work: string;
+/** The chroot of target A (users, dot files), and of target B (packages). */
 let root: string;
+let rootB: string;
 let engine: Engine;
 let ctx: RouteContext;
 let inventory: string;
@@ -63,26 +68,26 @@ function targetScript(...args: string[]): string {
   return execFileSync(TARGET_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).trim();
 }
 
-/** A command inside the chroot (as root); stdout. */
-function inGuest(...argv: string[]): string {
-  return execFileSync('/usr/sbin/chroot', [root, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** A command inside a chroot (as root); stdout. */
+function inGuest(dir: string, ...argv: string[]): string {
+  return execFileSync('/usr/sbin/chroot', [dir, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-const guestFile = (p: string) => path.join(root, p);
+const guestFile = (p: string, dir = root) => path.join(dir, p);
 const passwdEntry = (user: string) => fs.readFileSync(guestFile('etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
 const shadowEntry = (user: string) => fs.readFileSync(guestFile('etc/shadow'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
 
 /** Packages of the list that dpkg does not report as installed. */
-function notInstalled(packages: string[]): string[] {
+function notInstalled(dir: string, packages: string[]): string[] {
   // dpkg-query exits 1 when a package is unknown: read its output whatever the status.
-  const out = spawnSync('/usr/sbin/chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' }).stdout;
+  const out = spawnSync('/usr/sbin/chroot', [dir, 'dpkg-query', '-W', '-f', '${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' }).stdout;
   const installed = new Set(out.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
   return packages.filter((p) => !installed.has(p));
 }
 
 /** Processes whose root directory is inside the chroot (nothing may keep running there). */
-function processesInTarget(): number[] {
-  const real = fs.realpathSync(root);
+function processesInTarget(dir: string): number[] {
+  const real = fs.realpathSync(dir);
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -138,22 +143,20 @@ const changedCount = (r: RunResult, host = GUEST): number => {
   return stats?.changed?.[host] ?? 0;
 };
 
+const chrootHost = (dir: string) => ({
+  ansible_connection: 'community.general.chroot',
+  ansible_host: dir,
+  ansible_chroot_exe: '/usr/sbin/chroot',
+  ansible_python_interpreter: '/usr/bin/python3',
+  // The image's apt lists are used as they are: no refresh, so no network once cached.
+  warmup_apt_cache_valid_time: 100_000_000,
+});
+
 function writeInventory(dir: string): void {
   const inv = {
     all: {
       children: {
-        guests: {
-          hosts: {
-            [GUEST]: {
-              ansible_connection: 'community.general.chroot',
-              ansible_host: root,
-              ansible_chroot_exe: '/usr/sbin/chroot',
-              ansible_python_interpreter: '/usr/bin/python3',
-              // The image's apt lists are used as they are: no refresh, so no network once cached.
-              warmup_apt_cache_valid_time: 100_000_000,
-            },
-          },
-        },
+        guests: { hosts: { [GUEST]: chrootHost(root), [GUEST_B]: chrootHost(rootB) } },
         controller: {
           hosts: {
             // The machine running the tests. The roles must refuse it; should one not, no module
@@ -167,32 +170,59 @@ function writeInventory(dir: string): void {
   fs.writeFileSync(path.join(dir, 'hosts.yml'), YAML.stringify(inv));
 }
 
+/** Target B's chain: started as soon as the targets exist, each step after the previous one. */
+interface ChainB { docker: Promise<RunResult>; compose: Promise<RunResult>; basic: Promise<RunResult>; debsBeforeBasic: number }
+let chainB: ChainB;
+
+function startChainB(): ChainB {
+  const bodyB = { proxmox_node: NODE, hosts: GUEST_B };
+  const chain = {} as ChainB;
+  chain.docker = runBundle('install/docker', { ...bodyB, install_package_docker: true, install_ntpclient_and_update_time: false, packages_cleaning: false });
+  chain.compose = chain.docker.then(() => runBundle('install/docker-compose', {
+    ...bodyB, install_package_docker: true, install_package_docker_compose: true, install_ntpclient_and_update_time: false, packages_cleaning: false,
+  }));
+  chain.basic = chain.compose.then(() => {
+    chain.debsBeforeBasic = fs.readdirSync(guestFile('var/cache/apt/archives', rootB)).filter((f) => f.endsWith('.deb')).length;
+    return runBundle('install/basic-packages', {
+      ...bodyB, install_package_basics: true, install_package_firewalls: true, install_package_docker: false,
+      install_package_docker_compose: false, install_package_utils_json: true, install_package_utils_network: true,
+      install_ntpclient_and_update_time: true, packages_cleaning: true,
+    });
+  });
+  return chain;
+}
+
 beforeAll(() => {
   const missing = requirements();
   if (missing.length > 0) throw new Error(`the guest bundle tests need ${missing.join(', ')}; nothing was run`);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-guest-'));
-  root = path.join(work, 'root');
+  root = path.join(work, 'target-a');
+  rootB = path.join(work, 'target-b');
   const t0 = Date.now();
   targetScript('unpack', root);
-  timings.push(`target ready: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  targetScript('unpack', rootB);
+  timings.push(`targets ready: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const invDir = path.join(work, 'inventory');
   fs.mkdirSync(invDir);
   writeInventory(invDir);
   inventory = path.join(invDir, 'hosts.yml');
-  const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '1' });
+  const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '2' });
   engine = new Engine({ config, vaultPasswordFile: null, log: silentLog });
   ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')) };
+  chainB = startChainB();
 }, 600_000);
 
 afterAll(async () => {
+  if (chainB) await Promise.allSettled([chainB.docker, chainB.compose, chainB.basic]);
   await engine?.close();
-  if (root) {
-    expect(processesInTarget(), 'processes left running in the target').toEqual([]);
-    targetScript('remove', root);
+  for (const dir of [root, rootB]) {
+    if (!dir || !fs.existsSync(dir)) continue;
+    expect(processesInTarget(dir), `processes left running in ${dir}`).toEqual([]);
+    targetScript('remove', dir);
   }
   if (work) fs.rmSync(work, { recursive: true, force: true });
   if (process.env.GUEST_BUNDLES_TIMING) console.log(timings.join('\n'));
-}, 120_000);
+}, 300_000);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -299,7 +329,7 @@ describe('configure/add-user', () => {
 
   it('forces a password change at the next login (chage -d 0)', () => {
     expect(shadowEntry('bob')![2]).toBe('0');
-    expect(inGuest('chage', '-l', 'bob')).toMatch(/Last password change\s*:\s*password must be changed/);
+    expect(inGuest(root, 'chage', '-l', 'bob')).toMatch(/Last password change\s*:\s*password must be changed/);
   });
 
   it('never prints the password or its hash', () => {
@@ -336,7 +366,7 @@ describe('install/dot-files', () => {
   it('vim only, for the operator only (APPLY_FOR_ROOT false)', async () => {
     const r = await runBundle('install/dot-files', { proxmox_node: NODE, hosts: GUEST, user: 'carol', install_vim_dot_files: true, install_zsh_dot_files: false, apply_for_root: false });
     expectOk(r);
-    expect(notInstalled(['vim'])).toEqual([]);
+    expect(notInstalled(root, ['vim'])).toEqual([]);
     const vimrc = fs.statSync(guestFile('home/carol/.vimrc'));
     expect(vimrc.uid).toBe(Number(passwdEntry('carol')?.[2]));
     expect(fs.existsSync(guestFile('root/.vimrc'))).toBe(false);
@@ -348,14 +378,14 @@ describe('install/dot-files', () => {
   it('vim and zsh for the operator and root: files, owners, zsh as login shell, a .zshrc that loads', async () => {
     const r = await runBundle('install/dot-files', { proxmox_node: NODE, hosts: GUEST, user: 'bob', install_vim_dot_files: true, install_zsh_dot_files: true, apply_for_root: true });
     expectOk(r);
-    expect(notInstalled(['vim', 'zsh'])).toEqual([]);
+    expect(notInstalled(root, ['vim', 'zsh'])).toEqual([]);
     const uid = Number(passwdEntry('bob')?.[2]);
     for (const f of ['home/bob/.vimrc', 'home/bob/.zshrc']) expect(fs.statSync(guestFile(f)).uid, f).toBe(uid);
     for (const f of ['root/.vimrc', 'root/.zshrc']) expect(fs.statSync(guestFile(f)).uid, f).toBe(0);
     expect(passwdEntry('bob')?.[6]).toBe('/usr/bin/zsh');
     expect(passwdEntry('root')?.[6]).toBe('/usr/bin/zsh');
     expect(fs.existsSync(guestFile('home/bob/.oh-my-zsh'))).toBe(false); // no download unless asked
-    expect(inGuest('/usr/bin/env', 'HOME=/home/bob', '/usr/bin/zsh', '-c', 'source /home/bob/.zshrc && echo loaded')).toBe('loaded\n');
+    expect(inGuest(root, '/usr/bin/env', 'HOME=/home/bob', '/usr/bin/zsh', '-c', 'source /home/bob/.zshrc && echo loaded')).toBe('loaded\n');
     expect(one(r, 'dot_files')).toMatchObject({ accounts: ['bob', 'root'], vim: true, zsh: true, shells: { bob: '/usr/bin/zsh', root: '/usr/bin/zsh' } });
   }, SLOW);
 
@@ -366,61 +396,55 @@ describe('install/dot-files', () => {
   }, SLOW);
 });
 
-describe('install/docker and install/docker-compose (packages of the distribution)', () => {
+describe('install/docker and install/docker-compose (packages of the distribution; target B)', () => {
   it('docker: docker.io installed, client answers, nothing started in the target', async () => {
-    const r = await runBundle('install/docker', { proxmox_node: NODE, hosts: GUEST, install_package_docker: true, install_ntpclient_and_update_time: false, packages_cleaning: false });
+    const r = await chainB.docker;
     expectOk(r);
-    expect(notInstalled(['docker.io'])).toEqual([]);
-    for (const bin of ['usr/bin/docker', 'usr/sbin/dockerd']) expect(fs.existsSync(guestFile(bin)), bin).toBe(true);
+    expect(notInstalled(rootB, ['docker.io'])).toEqual([]);
+    for (const bin of ['usr/bin/docker', 'usr/sbin/dockerd']) expect(fs.existsSync(guestFile(bin, rootB)), bin).toBe(true);
     const published = one(r, 'basic_packages');
     expect(published).toMatchObject({ requested: ['docker'], packages: ['docker.io'], systemd_running: false, docker_started: false });
     expect(published.docker_version).toMatch(/^Docker version \d+\./);
-    expect(processesInTarget()).toEqual([]);
+    expect(log(r)).toMatch(/systemd is not running on r42\.test-guest-b .*dockerd is installed, not started/);
   }, SLOW);
 
-  it('docker-compose: the archive\'s Compose package and a working docker-compose command', async () => {
-    const r = await runBundle('install/docker-compose', {
-      proxmox_node: NODE, hosts: GUEST, install_package_docker: true, install_package_docker_compose: true, install_ntpclient_and_update_time: false, packages_cleaning: false,
-    });
+  it("docker-compose: the archive's Compose package and a working docker-compose command", async () => {
+    const r = await chainB.compose;
     expectOk(r);
     const published = one(r, 'basic_packages');
     // Debian 12 has Compose v1 as docker-compose; Ubuntu's docker-compose-v2 is not in its archive.
     expect(published.docker_compose_package).toBe('docker-compose');
-    expect(notInstalled(['docker.io', 'docker-compose'])).toEqual([]);
-    expect(fs.existsSync(guestFile('usr/bin/docker-compose'))).toBe(true);
+    expect(notInstalled(rootB, ['docker.io', 'docker-compose'])).toEqual([]);
+    expect(fs.existsSync(guestFile('usr/bin/docker-compose', rootB))).toBe(true);
     expect(published.docker_compose_version).toMatch(/^docker-compose version \d+\./);
-    expect(inGuest('docker-compose', '--version')).toMatch(/^docker-compose version/);
+    expect(inGuest(rootB, 'docker-compose', '--version')).toMatch(/^docker-compose version/);
   }, SLOW);
 });
 
-describe('install/basic-packages', () => {
+describe('install/basic-packages (target B)', () => {
   const defaults = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'roles', 'software.install.warmup.basic_packages', 'defaults', 'main.yml'), 'utf8')) as Record<string, string[]>;
   let r: RunResult;
   beforeAll(async () => {
-    expect(fs.readdirSync(guestFile('var/cache/apt/archives')).some((f) => f.endsWith('.deb'))).toBe(true);
-    r = await runBundle('install/basic-packages', {
-      proxmox_node: NODE, hosts: GUEST, install_package_basics: true, install_package_firewalls: true, install_package_docker: false,
-      install_package_docker_compose: false, install_package_utils_json: true, install_package_utils_network: true,
-      install_ntpclient_and_update_time: true, packages_cleaning: true,
-    });
+    r = await chainB.basic;
   }, SLOW);
 
   it('installs every package of the sets asked for', () => {
     expectOk(r);
     const wanted = [...defaults.warmup_packages_basics!, ...defaults.warmup_packages_firewalls!, ...defaults.warmup_packages_utils_json!, ...defaults.warmup_packages_utils_network!];
-    expect(notInstalled(wanted)).toEqual([]);
-    for (const bin of ['usr/sbin/ufw', 'usr/bin/jq', 'usr/bin/nmap', 'usr/bin/git']) expect(fs.existsSync(guestFile(bin)), bin).toBe(true);
+    expect(notInstalled(rootB, wanted)).toEqual([]);
+    for (const bin of ['usr/sbin/ufw', 'usr/bin/jq', 'usr/bin/nmap', 'usr/bin/git']) expect(fs.existsSync(guestFile(bin, rootB)), bin).toBe(true);
     expect(one(r, 'basic_packages')).toMatchObject({ requested: ['basics', 'firewalls', 'utils_json', 'utils_network', 'ntp', 'cleaning'], cleaned: true });
   });
 
   it('installs an NTP client but starts nothing where systemd does not run', () => {
-    expect(notInstalled(['systemd-timesyncd'])).toEqual([]);
+    expect(notInstalled(rootB, ['systemd-timesyncd'])).toEqual([]);
     expect(one(r, 'basic_packages')).toMatchObject({ ntp_client: 'systemd-timesyncd', systemd_running: false });
-    expect(log(r)).toMatch(/systemd is not running on r42\.test-guest .*not started/);
-    expect(processesInTarget()).toEqual([]);
+    expect(log(r)).toMatch(/systemd is not running on r42\.test-guest-b .*systemd-timesyncd is installed but not started/);
+    expect(processesInTarget(rootB)).toEqual([]);
   });
 
   it('SPECIFIC_PACKAGES_CLEANING empties the package cache', () => {
-    expect(fs.readdirSync(guestFile('var/cache/apt/archives')).filter((f) => f.endsWith('.deb'))).toEqual([]);
+    expect(chainB.debsBeforeBasic).toBeGreaterThan(0);
+    expect(fs.readdirSync(guestFile('var/cache/apt/archives', rootB)).filter((f) => f.endsWith('.deb'))).toEqual([]);
   });
 });

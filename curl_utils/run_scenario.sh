@@ -4,6 +4,6 @@
 # (R42_CURL_WRITE_OUT, e.g. "\n%{http_code}", is passed to curl -w: the test suite reads the status that way)
 set -euo pipefail
 body=${1:-'{"proxmox_node":"px-testing","hosts":"px-testing"}'}
-curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/scenarios/mini_lab/run" \
+curl -sS --fail-with-body ${R42_CURL_WRITE_OUT:+-w "$R42_CURL_WRITE_OUT"} -X POST "${R42_API_URL:-http://localhost:8000}/v0/admin/run/scenarios/debug_scenario/run" \
   -H 'content-type: application/json' -d "$body"
 echo

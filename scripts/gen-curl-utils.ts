@@ -14,7 +14,7 @@ let count = 0;
 for (const def of routeTable) {
   if (def.hidden) continue;
   const example = (def.body as { examples?: unknown[] } | undefined)?.examples?.[0];
-  const url = def.url.replace(':bundles_name', 'core%2Fproxmox%2Fconfigure%2Fdefault%2Fvms%2Fsnapshot%2Fcreate-vms-vuln').replace(':scenario_name', 'mini_lab');
+  const url = def.url.replace(':bundles_name', 'core%2Fproxmox%2Fconfigure%2Fdefault%2Fvms%2Fsnapshot%2Fcreate-vms-vuln').replace(':scenario_name', 'debug_scenario');
   const lines = [
     '#!/usr/bin/env bash',
     `# ${def.summary} — ${def.method} ${def.url}`,

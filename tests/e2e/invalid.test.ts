@@ -15,7 +15,7 @@ afterAll(async () => s.close());
 
 const documented = routeTable.filter((d) => !d.hidden && d.body);
 const example = (d: (typeof documented)[number]) => ((d.body as { examples?: Record<string, unknown>[] }).examples?.[0] ?? {});
-const url = (d: (typeof documented)[number]) => d.url.replace(':bundles_name', 'ping').replace(':scenario_name', 'mini_lab');
+const url = (d: (typeof documented)[number]) => d.url.replace(':bundles_name', 'ping').replace(':scenario_name', 'debug_scenario');
 
 function badBodies(d: (typeof documented)[number]): [string, unknown][] {
   const ex = example(d);

@@ -151,7 +151,6 @@ describe('phase 1: snapshot, revert, power and delete bundles; the mass routes',
     mark = sim.requestLog.length;
     const massChain = async () => {
       mass.pause = await api('POST', `${VMS_URL}pause`, { proxmox_node: NODE, vm_ids: ['4000', '1021'] });
-      mass.unknown = await api('POST', `${VMS_URL}stop`, { proxmox_node: NODE, vm_ids: ['4242'] });
       mass.refused = await api('DELETE', `${VMS_URL}delete`, { proxmox_node: NODE, vms: [{ id: '4002', name: 'wrong-name' }, { id: '9221', name: 'ubuntu-24-04-template' }] });
       mass.deleted = await api('DELETE', `${VMS_URL}delete`, { proxmox_node: NODE, vms: [{ id: '4000', name: 'vuln-box-00' }, { id: '4242', name: 'ghost' }] });
     };
@@ -164,9 +163,7 @@ describe('phase 1: snapshot, revert, power and delete bundles; the mass routes',
         { bundle: 'snapshot/revert-vms-vuln', vars: { VM_IDS: ['4002'], VM_SNAPSHOT_NAME: 'phase-1' } },
         { bundle: 'start-stop-pause-resume-vms-student', vars: { proxmox_vm_action: 'vm_stop' } }, // default set: 3001, stopped already
         { bundle: 'start-stop-pause-resume-vms-admin', vars: { PROXMOX_VM_ACTION: 'vm_stop_force', VM_IDS: ['1023'], PROXMOX_NODE: NODE } },
-        { bundle: 'start-stop-pause-resume-vms-vuln', vars: { PROXMOX_VM_ACTION: 'vm_start', VM_IDS: ['4003', '4001'] } }, // 4003 runs already
-        { bundle: 'delete-vms-admin', vars: { VMS: [{ ID: '1023', NAME: 'admin-deployer-ui' }] } },
-        { bundle: 'delete-vms-vuln', vars: { VMS: [{ ID: 4004, NAME: 'vuln-box-04' }] } },
+        { bundle: 'start-stop-pause-resume-vms-vuln', vars: { PROXMOX_VM_ACTION: 'vm_start', VM_IDS: ['4003'] } }, // runs already
         { bundle: 'create-vms-admin' }, // stage_01: guest plays only
         { bundle: 'create-vms-vuln' },
       ]),
@@ -195,26 +192,20 @@ describe('phase 1: snapshot, revert, power and delete bundles; the mass routes',
 
   it('start-stop-pause-resume-vms-*: the action on the set or on VM_IDS; a start of a running VM is skipped', () => {
     expect(published(b, 'vm_stop')).toMatchObject([{ vm_id: 3001, vm_status: 'stopped' }]);
-    expect(published(b, 'vm_start')).toMatchObject([{ vm_id: 4001, vm_status: 'running' }]);
+    expect(published(b, 'vm_stop_force')).toMatchObject([{ vm_id: 1023, vm_status: 'stopped', proxmox_node: NODE }]);
+    expect(published(b, 'vm_start')).toEqual([]);
     expect(log(b)).toContain('VM 4003 is already running: skipped');
-    expect([power(4001), power(4003)]).toEqual(['running', 'running']);
+    expect(power(4003)).toBe('running');
   });
 
-  it('delete-vms-*: force-stop when running, then delete; the templates stay', () => {
-    expect(published(b, 'vm_stop_force').map((s) => s.vm_id)).toEqual([1023]); // the power bundle's; 1023 and 4004 were stopped
-    expect(published(b, 'vm_delete').map((d) => [d.vm_id, d.vm_name])).toEqual([[1023, 'admin-deployer-ui'], [4004, 'vuln-box-04']]);
-    expect([guest(1023), guest(4004)]).toEqual([undefined, undefined]);
-    for (const id of [9211, 9221, 9232]) expect(mustGuest(id).config.template).toBe(1);
-  });
-
-  it('mass-action: exactly the given VMs, in order; an unknown VM fails the run with Proxmox’s message', () => {
+  it('mass-action: exactly the given VMs, in order', () => {
     expectOk(...mass.pause!);
-    // (then mass-delete force-stops 4000)
-    expect(since(mark, /\/qemu\/(4000|1021|4242)\/status\//)).toEqual(['POST 4000 status/suspend', 'POST 1021 status/suspend', 'POST 4242 status/shutdown', 'POST 4000 status/stop']);
+    // (mass-delete force-stops 4000 afterwards)
+    expect(since(mark, /\/qemu\/(4000|1021)\/status\//)).toEqual(['POST 4000 status/suspend', 'POST 1021 status/suspend', 'POST 4000 status/stop']);
     expect(power(1021)).toBe('paused');
-    expect(published(mass.pause!, 'vm_pause').map((p) => [p.vm_id, p.vm_qmpstatus])).toEqual([[4000, 'paused'], [1021, 'paused']]);
-    expectFailed(mass.unknown![0]!, /4242/);
-    for (const id of [1000, 9221]) expect(power(id)).toBe(before[id]);
+    expect(published(mass.pause!, 'vm_pause').map((p) => [p.vm_id, p.vm_status, p.vm_qmpstatus])).toEqual([[4000, 'running', 'paused'], [1021, 'running', 'paused']]);
+    expect(since(mark, /\/status\/suspend$/)).toHaveLength(2);
+    for (const id of [1000, 4001, 9221]) expect(power(id), `VM ${id}`).toBe(before[id]);
   });
 
   it('mass-delete: refuses a VM of another name and a template before any change; deletes, skips the VMs already gone', () => {
@@ -229,42 +220,43 @@ describe('phase 1: snapshot, revert, power and delete bundles; the mass routes',
 });
 
 describe('phase 2: the student bundles through the API; create-vms-admin and -vuln', () => {
-  let revert: RunResult[];
-  let del: RunResult[];
+  let revert: RunResult;
   let create: RunResult[];
   let b: RunResult;
   let guard: RunResult;
+  let deletes: RunResult;
   let mark: number;
 
   beforeAll(async () => {
-    mustGuest(3001).config.description = 'changed after the snapshot'; // the revert undoes it
-    sim.touch();
     mark = sim.requestLog.length;
     const studentChain = async () => {
-      revert = await api('POST', `${ROLE_URL}snapshot/revert-vms-student`, { proxmox_node: NODE });
-      del = await api('DELETE', `${ROLE_URL}delete-vms-student`, { proxmox_node: NODE });
+      revert = await batch([{ bundle: 'snapshot/revert-vms-student' }, { bundle: 'delete-vms-student' }]);
       create = await api('POST', `${ROLE_URL}create-vms-student`, {
         proxmox_node: NODE, vms: { 'student-box-01': { vm_id: 3101, vm_ip: '192.168.143.165', vm_description: 'student box (test)' } },
       });
     };
-    const createChain = async () => {
-      // admin-wazuh exists (seed): nothing cloned, nothing started; vuln-box-04 was deleted in phase 1.
-      b = await batch([{ bundle: 'create-vms-admin', file: 'init.yml' }, { bundle: 'create-vms-vuln', file: 'init.yml' }], { tags: 'admin-wazuh,vuln-box-04' });
+    const otherChain = async () => {
+      // Both VMs exist (seed): their tag and cloud-init settings are set again, nothing is cloned
+      // or started (the student's create above clones and starts).
+      b = await batch([{ bundle: 'create-vms-admin', file: 'init.yml' }, { bundle: 'create-vms-vuln', file: 'init.yml' }], { tags: 'admin-wazuh,vuln-box-03' });
       guard = await batch([{ bundle: 'create-vms-vuln', file: 'init.yml' }], { extravars: { global_vm_id: 4100 } });
+      deletes = await batch([
+        { bundle: 'delete-vms-admin', vars: { VMS: [{ ID: '1023', NAME: 'admin-deployer-ui' }] } },
+        { bundle: 'delete-vms-vuln', vars: { VMS: [{ ID: 4004, NAME: 'vuln-box-04' }, { ID: '4001' }] } },
+      ]);
     };
-    await Promise.all([studentChain(), createChain()]);
+    await Promise.all([studentChain(), otherChain()]);
   }, SLOW);
 
   it('snapshot/revert-vms-student without a name: the newest snapshot', () => {
-    expectOk(...revert);
+    expectOk(revert);
     expect(published(revert, 'snapshot_vm_list')).toHaveLength(1);
     expect(published(revert, 'snapshot_vm_revert')).toMatchObject([{ vm_id: 3001, vm_name: 'student-box-01', vm_snapshot_name: expect.stringMatching(/^default-snapshot-from-API-/) }]);
     expect(since(mark, /\/qemu\/3001\/snapshot\/.*\/rollback$/)).toHaveLength(1);
   });
 
   it('delete-vms-student: the default set is gone', () => {
-    expectOk(...del);
-    expect(published(del, 'vm_delete')).toMatchObject([{ vm_id: 3001, vm_name: 'student-box-01' }]);
+    expect(published(revert, 'vm_delete')).toMatchObject([{ vm_id: 3001, vm_name: 'student-box-01' }]);
     expect(guest(3001)).toBeUndefined();
   });
 
@@ -285,23 +277,22 @@ describe('phase 2: the student bundles through the API; create-vms-admin and -vu
     expect(published(create, 'vm_start')).toMatchObject([{ vm_id: 3101, vm_status: 'running' }]);
   });
 
-  it('create-vms-vuln --tags vuln-box-04: cloned from 9221 with the set’s id, address and description, tagged, running', () => {
+  it('create-vms-admin and -vuln --tags admin-wazuh,vuln-box-03 on the existing VMs: tag and cloud-init set again, no clone, no start', () => {
     expectOk(b);
-    const g = mustGuest(4004);
-    expect(g.status).toBe('running');
-    expect(g.config).toMatchObject({ name: 'vuln-box-04', description: 'vulnerable box 4', tags: 'vuln', ciuser: 'alice', ipconfig0: 'ip=192.168.144.174/24,gw=192.168.144.1' });
-    expect(String(g.config.net0)).toContain('bridge=vmbr144');
-    expect(decode(g.config.sshkeys).trim()).toBe(ADMIN_KEY);
-    expect(published(b, 'vm_clone')).toEqual([expect.objectContaining({ vm_id: 4004, vm_id_clone_from: 9221 })]);
-  });
-
-  it('create-vms-admin --tags admin-wazuh on the existing VM: tag and cloud-init set again, no clone, no start; no other VM', () => {
-    const g = mustGuest(1000);
-    expect(g.config).toMatchObject({ name: 'admin-wazuh', tags: 'admin', ciuser: 'alice', ipconfig0: 'ip=192.168.142.100/24,gw=192.168.142.1' });
-    expect(decode(g.pending.sshkeys ?? g.config.sshkeys).trim()).toBe(ADMIN_KEY); // a running VM keeps cloud-init changes pending
-    expect(since(mark, /\/qemu\/1000\/(clone|status\/start)$/)).toEqual([]);
-    expect(since(mark, /\/clone$/).sort()).toEqual(['POST 9211 clone', 'POST 9221 clone']); // student's and vuln-box-04's
-    expect(published(b, 'vm_start').map((s) => s.vm_id)).toEqual([4004]);
+    expect(mustGuest(1000).config).toMatchObject({ name: 'admin-wazuh', tags: 'admin', ciuser: 'alice', ipconfig0: 'ip=192.168.142.100/24,gw=192.168.142.1' });
+    expect(mustGuest(4003).config).toMatchObject({ name: 'vuln-box-03', tags: 'vuln', ciuser: 'alice', ipconfig0: 'ip=192.168.144.173/24,gw=192.168.144.1' });
+    for (const id of [1000, 4003]) {
+      const g = mustGuest(id);
+      expect(g.status).toBe('running');
+      // a running VM keeps the cloud-init changes pending until its next start
+      expect(decode(g.pending.sshkeys ?? g.config.sshkeys).trim()).toBe(ADMIN_KEY);
+      expect(String(g.pending.net0 ?? g.config.net0)).toContain(id === 1000 ? 'bridge=vmbr142' : 'bridge=vmbr144');
+    }
+    expect(published(b, 'cloudinit_set_variables').map((c) => c.vm_id)).toEqual([1000, 4003]);
+    expect(published(b, 'vm_set_tag').map((c) => c.vm_id)).toEqual([1000, 4003]);
+    expect(published(b, 'vm_clone')).toEqual([]);
+    expect(published(b, 'vm_start')).toEqual([]);
+    expect(since(mark, /\/clone$/)).toEqual(['POST 9211 clone']); // the student's, no other
   });
 
   it('global_* variables without --tags are refused before anything changes', () => {
@@ -310,8 +301,15 @@ describe('phase 2: the student bundles through the API; create-vms-admin and -vu
   });
 
   it('the guest plays (init.yml play 2, main.yml stage_01) find no guest hosts in this inventory and are skipped', () => {
-    expect(log(b)).toMatch(/PLAY \[Wait for vuln-box-04 \(stage_00\)[^\]]*\]\s*\**\s*skipping: no hosts matched/);
+    expect(log(b)).toMatch(/PLAY \[Wait for vuln-box-03 \(stage_00\)[^\]]*\]\s*\**\s*skipping: no hosts matched/);
     expect(log(create[1]!)).toMatch(/skipping: no hosts matched/);
+  });
+
+  it('delete-vms-admin and -vuln with VMS: deleted (a VMS entry without NAME is not name-checked); the templates stay', () => {
+    expectOk(deletes);
+    expect(published(deletes, 'vm_delete').map((d) => [d.vm_id, d.vm_name])).toEqual([[1023, 'admin-deployer-ui'], [4004, 'vuln-box-04'], [4001, 'vuln-box-01']]);
+    for (const id of [1023, 4001, 4004]) expect(guest(id), `VM ${id}`).toBeUndefined();
+    for (const id of [9211, 9221, 9232]) expect(mustGuest(id).config.template).toBe(1);
   });
 });
 

@@ -65,7 +65,35 @@ function cachedTarballExists(): boolean {
 }
 
 function targetScript(...args: string[]): string {
-  return execFileSync(TARGET_SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).trim();
+  return execFileSync(TARGET_SCRIPT, args, {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000, env: { ...process.env, R42_TEST_TARGET_OWNER: String(process.pid) },
+  }).trim();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Targets of earlier runs that were killed before their cleanup (their owner is gone): removed. */
+function sweepAbandoned(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith('r42-guest-')) continue;
+    const dir = path.join(os.tmpdir(), name);
+    let owner = 0;
+    try {
+      owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not (yet) ours to judge
+    }
+    if (!owner || isAlive(owner)) continue;
+    for (const t of fs.readdirSync(dir).filter((n) => n.startsWith('target-'))) targetScript('remove', path.join(dir, t));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A command inside a chroot (as root); stdout. */
@@ -195,7 +223,9 @@ function startChainB(): ChainB {
 beforeAll(() => {
   const missing = requirements();
   if (missing.length > 0) throw new Error(`the guest bundle tests need ${missing.join(', ')}; nothing was run`);
+  sweepAbandoned();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-guest-'));
+  fs.writeFileSync(path.join(work, 'owner.pid'), String(process.pid));
   root = path.join(work, 'target-a');
   rootB = path.join(work, 'target-b');
   const t0 = Date.now();

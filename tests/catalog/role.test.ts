@@ -232,11 +232,8 @@ function startBatches(): Record<string, Promise<RunResult>> {
       { proxmox_vm_action: 'vm_create', vm_id: '4100', vm_name: 'lab-web-01', vm_cpu: 'host', vm_cores: 2, vm_sockets: 1, vm_memory: 2048, vm_disk_size: 20, vm_iso: 'local:iso/ubuntu-24.04.2-live-server-amd64.iso' },
       { proxmox_vm_action: 'vm_create', vm_id: '4100', vm_name: 'lab-web-01', vm_cores: 2, vm_memory: 2048 },
       { proxmox_vm_action: 'vm_clone', vm_id: '9221', vm_new_id: '4101', vm_name: 'lab-web-02', vm_description: 'cloned from template' },
-      { proxmox_vm_action: 'vm_create', vm_id: '4102', vm_name: 'to-delete', vm_cores: 1, vm_memory: 512 },
-      { proxmox_vm_action: 'vm_delete', vm_id: '4102', vm_name: 'to-delete' },
-      { proxmox_vm_action: 'vm_create', vm_id: '4103', vm_name: 'tpl-build', vm_cores: 1, vm_memory: 1024 },
-      { proxmox_vm_action: 'template_convert_vm_to_template', vm_id: '4103', proxmox_storage: 'local-lvm' },
-      { proxmox_vm_action: 'template_convert_vm_to_template', vm_id: '4103', proxmox_storage: 'local-lvm' },
+      { proxmox_vm_action: 'template_convert_vm_to_template', vm_id: '4100', proxmox_storage: 'local-lvm' },
+      { proxmox_vm_action: 'template_convert_vm_to_template', vm_id: '4100', proxmox_storage: 'local-lvm' },
     ]),
     config: runSteps([
       { proxmox_vm_action: 'vm_set_tag', vm_id: '3001', vm_tag_name: 'Lab,web' },
@@ -337,7 +334,7 @@ describe('VM power actions (VM 4001; vm_stop in the snapshot batch)', () => {
   });
 });
 
-describe('VM create, clone, delete, template conversion', () => {
+describe('VM create, clone, template conversion (vm_delete: in the last batch)', () => {
   let r: RunResult;
   beforeAll(async () => {
     r = await startBatches().create!;
@@ -347,19 +344,17 @@ describe('VM create, clone, delete, template conversion', () => {
 
   it('vm_create creates the VM with disk, ISO and network, then skips it when it exists', () => {
     const created = published(r, 'vm_create') as Row[];
-    expect(created.map((c) => c.vm_id)).toEqual([4100, 4102, 4103]); // the second 4100 published nothing
+    expect(created.map((c) => c.vm_id)).toEqual([4100]); // the second vm_create of 4100 published nothing
     expect(created[0]).toMatchObject({
       action: 'vm_create', source: 'proxmox', proxmox_node: NODE, vm_id: 4100, vm_name: 'lab-web-01', vm_cpu: 'host', vm_cores: 2, vm_sockets: 1, vm_memory: 2048,
       vm_scsi0: 'local-lvm:20,format=raw', ide2: 'local:iso/ubuntu-24.04.2-live-server-amd64.iso,media=cdrom', boot: 'order=ide2;scsi0', vm_net0: 'virtio,bridge=vmbr0',
       raw_data: { data: expect.stringMatching(/^UPID:px-testing:.*:qmcreate:4100:/) },
     });
-    expect(created[1]).not.toHaveProperty('vm_scsi0');
-    expect(created[1]).not.toHaveProperty('ide2');
     const cfg = mustGuest(4100).config;
     expect(cfg).toMatchObject({ name: 'lab-web-01', cores: 2, sockets: 1, cpu: 'host' });
     expect(String(cfg.memory)).toBe('2048');
     expect(String(cfg.net0)).toMatch(/^virtio=BC:24:11(:[0-9A-F]{2}){3},bridge=vmbr0$/);
-    expect(String(cfg.scsi0)).toMatch(/^local-lvm:vm-4100-disk-0.*size=20G/);
+    expect(String(cfg.scsi0)).toMatch(/^local-lvm:(vm|base)-4100-disk-0.*size=20G/); // base-: converted to a template below
     expect(String(cfg.ide2)).toMatch(/^local:iso\/ubuntu-24.04.2-live-server-amd64.iso,media=cdrom/);
     expect(requests('POST', /^\/nodes\/px-testing\/qemu$/).filter((q) => q.params.vmid === 4100 || q.params.vmid === '4100')).toHaveLength(1);
   });
@@ -376,17 +371,12 @@ describe('VM create, clone, delete, template conversion', () => {
     expect(String(clone.config.net0)).not.toBe(String(mustGuest(9221).config.net0));
   });
 
-  it('vm_delete removes the VM', () => {
-    expect(one(r, 'vm_delete')).toMatchObject({ action: 'vm_delete', vm_id: 4102, vm_name: 'to-delete', raw_data: { data: expect.stringMatching(/:qmdestroy:4102:/) } });
-    expect(guest(4102)).toBeUndefined();
-  });
-
   it('template_convert_vm_to_template converts once, then publishes nothing', () => {
     expect(published(r, 'template_convert_vm_to_template')).toEqual([
-      expect.objectContaining({ action: 'template_convert_vm_to_template', vm_id: 4103, proxmox_storage: 'local-lvm', status: 'template created' }),
+      expect.objectContaining({ action: 'template_convert_vm_to_template', vm_id: 4100, proxmox_storage: 'local-lvm', status: 'template created' }),
     ]);
-    expect(Number(mustGuest(4103).config.template)).toBe(1);
-    expect(requests('POST', '/qemu/4103/template')).toHaveLength(1);
+    expect(Number(mustGuest(4100).config.template)).toBe(1);
+    expect(requests('POST', '/qemu/4100/template')).toHaveLength(1);
   });
 });
 
@@ -659,91 +649,111 @@ describe('storage download and cluster tag style', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('through playbooks/generic.yml with extra vars, as the API runs it', () => {
+/** template_create with recording stand-ins for qm and qemu-img on the PATH of the runs. */
+async function runTemplateCreateWithQm(): Promise<{ r: RunResult; calls: string[] }> {
+  const bin = path.join(workDir, 'pve-bin');
+  const calls = path.join(workDir, 'qm-calls.log');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'qm'), [
+    '#!/bin/sh',
+    `echo "qm $*" >> ${calls}`,
+    'case "$1 $2" in',
+    `  "disk import") echo "Successfully imported disk as 'unused0:local-lvm:vm-$3-disk-0'" ;;`,
+    '  config*) echo "name: tpl-noble" ;;',
+    'esac',
+  ].join('\n'), { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'qemu-img'), `#!/bin/sh\necho "qemu-img $*" >> ${calls}\n`, { mode: 0o755 });
+  const withQm = testEngine({ env: { PROJECT_ROOT_DIR: REPO_ROOT }, baseEnv: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  try {
+    const r = await withQm.run({
+      playbook: GENERIC, inventory, limit: 'proxmox', extravars: {
+        proxmox_vm_action: 'template_create', hosts: 'proxmox', proxmox_node: NODE, vm_id: '9300', vm_name: 'tpl-noble', vm_cores: 2, vm_memory: 2048,
+        vm_disk_size: 20, cloudinit_image_full_path: '/var/lib/vz/template/iso/noble.img', vm_ci_user: 'alice', vm_ci_ssh_key: SSH_KEY,
+      },
+    });
+    return { r, calls: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [] };
+  } finally {
+    await withQm.close();
+  }
+}
+
+describe('generic.yml with extra vars, failures, and the last actions', () => {
+  let mixed: RunResult;
+  let unknown: RunResult;
+  let nodeDisable: RunResult;
+  let withQm: { r: RunResult; calls: string[] };
   beforeAll(async () => {
     await Promise.all(Object.values(startBatches()));
-  }, SLOW);
-
-  it('firewall_dc_disable and firewall_node_disable (an empty proxmox_node means the inventory host)', async () => {
-    const [dc, nd] = await Promise.all([runGeneric('firewall_dc_disable'), runGeneric('firewall_node_disable', { proxmox_node: '' })]);
-    expectOk(dc);
-    expectOk(nd);
-    expect(one(dc, 'firewall_dc_disable')).toEqual({ action: 'firewall_dc_disable', source: 'proxmox', proxmox_node: NODE, dc_firewall: 'disabled' });
-    expect(one(nd, 'firewall_node_disable')).toEqual({ action: 'firewall_node_disable', source: 'proxmox', proxmox_node: NODE, node_firewall: 'disabled' });
-    expect(Number(sim.state.firewall.options.enable)).toBe(0);
-    expect(Number(node().firewall.options.enable)).toBe(0);
-  }, SLOW);
-
-  it('failures: unknown action, missing variable, HTTP error, Proxmox task error, no qm', async () => {
-    const [unknown, failures] = await Promise.all([
+    [unknown, nodeDisable, withQm, mixed] = await Promise.all([
       runGeneric('vm_explode'),
+      runGeneric('firewall_node_disable', { proxmox_node: '' }),
+      runTemplateCreateWithQm(),
+      // One batch whose steps may fail (each is rescued): failing actions and two that end the test.
       runSteps([
         { proxmox_vm_action: 'vm_start' },
         { proxmox_vm_action: 'vm_delete', vm_id: '999' },
         { proxmox_vm_action: 'vm_start', vm_id: '1020' },
-        { proxmox_vm_action: 'template_create', vm_id: '9300', vm_name: 'tpl', cloudinit_image_full_path: '/var/lib/vz/template/noble.img' },
+        { proxmox_vm_action: 'template_create', vm_id: '9301', vm_name: 'tpl', cloudinit_image_full_path: '/var/lib/vz/template/noble.img' },
         { proxmox_vm_action: 'template_cloudinit_import_disk', vm_id: '4100', cloudinit_image_full_path: '/tmp/none.img' },
+        { proxmox_vm_action: 'vm_delete', vm_id: '4101', vm_name: 'lab-web-02' },
+        { proxmox_vm_action: 'firewall_dc_disable' },
       ], { rescue: true }),
     ]);
+  }, SLOW);
+
+  it('firewall_node_disable through generic.yml (an empty proxmox_node means the inventory host)', () => {
+    expectOk(nodeDisable);
+    expect(one(nodeDisable, 'firewall_node_disable')).toEqual({ action: 'firewall_node_disable', source: 'proxmox', proxmox_node: NODE, node_firewall: 'disabled' });
+    expect(Number(node().firewall.options.enable)).toBe(0);
+  });
+
+  it('vm_delete removes the VM; firewall_dc_disable disables the datacenter firewall', () => {
+    expectOk(mixed); // every failing step was rescued
+    expect(published(mixed, 'vm_delete')).toEqual([
+      { action: 'vm_delete', source: 'proxmox', proxmox_node: NODE, vm_id: 4101, vm_name: 'lab-web-02', raw_data: { data: expect.stringMatching(/:qmdestroy:4101:/) } },
+    ]);
+    expect(guest(4101)).toBeUndefined();
+    expect(one(mixed, 'firewall_dc_disable')).toEqual({ action: 'firewall_dc_disable', source: 'proxmox', proxmox_node: NODE, dc_firewall: 'disabled' });
+    expect(Number(sim.state.firewall.options.enable)).toBe(0);
+  });
+
+  it('failures: unknown action, missing variable, HTTP error, Proxmox task error, no qm', () => {
     expect(unknown.rc).toBe(2);
     expect(log(unknown)).toMatch(/fatal: .*unknown proxmox_vm_action 'vm_explode' \(known actions: cloudinit_set_variables, /);
     expect(published(unknown, 'vm_explode')).toEqual([]);
 
-    expectOk(failures); // every step failed and was rescued
-    const fatal = logLines(failures.events).filter((l) => l.startsWith('fatal:'));
+    const fatal = logLines(mixed.events).filter((l) => l.startsWith('fatal:'));
     expect(fatal).toHaveLength(5);
     expect(fatal[0]).toContain("proxmox_vm_action 'vm_start': vm_id is required");
     expect(fatal[1]).toContain("Proxmox API DELETE /nodes/px-testing/qemu/999 failed: HTTP 500: Configuration file 'nodes/px-testing/qemu-server/999.conf' does not exist");
     expect(fatal[2]).toMatch(/Proxmox task UPID:px-testing:\S+:qmstart:1020:\S+ failed: VM 1020 already running/);
     expect(fatal[3]).toContain('template_create needs the qm command of a Proxmox VE node');
     expect(fatal[4]).toContain('template_cloudinit_import_disk needs the qm command of a Proxmox VE node');
-    for (const action of ['vm_start', 'vm_delete', 'template_create', 'template_cloudinit_import_disk']) expect(published(failures, action)).toEqual([]);
-    expect(guest(9300)).toBeUndefined();
+    for (const action of ['vm_start', 'template_create', 'template_cloudinit_import_disk']) expect(published(mixed, action)).toEqual([]);
+    expect(guest(9301)).toBeUndefined();
     // The API token never reaches the events (the uri tasks run with no_log).
-    expect(JSON.stringify(failures.events)).not.toContain(sim.token.secret);
-  }, SLOW);
+    expect(JSON.stringify(mixed.events)).not.toContain(sim.token.secret);
+  });
 
-  it('with qm and qemu-img on the host (recording stand-ins), template_create runs the import and builds the template', async () => {
-    const bin = path.join(workDir, 'pve-bin');
-    const calls = path.join(workDir, 'qm-calls.log');
-    fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'qm'), [
-      '#!/bin/sh',
-      `echo "qm $*" >> ${calls}`,
-      'case "$1 $2" in',
-      `  "disk import") echo "Successfully imported disk as 'unused0:local-lvm:vm-$3-disk-0'" ;;`,
-      '  config*) echo "name: tpl-noble" ;;',
-      'esac',
-    ].join('\n'), { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, 'qemu-img'), `#!/bin/sh\necho "qemu-img $*" >> ${calls}\n`, { mode: 0o755 });
-    const withQm = testEngine({ env: { PROJECT_ROOT_DIR: REPO_ROOT }, baseEnv: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-    try {
-      const r = await withQm.run({
-        playbook: GENERIC, inventory, limit: 'proxmox', extravars: {
-          proxmox_vm_action: 'template_create', hosts: 'proxmox', proxmox_node: NODE, vm_id: '9300', vm_name: 'tpl-noble', vm_cores: 2, vm_memory: 2048,
-          vm_disk_size: 20, cloudinit_image_full_path: '/var/lib/vz/template/iso/noble.img', vm_ci_user: 'alice', vm_ci_ssh_key: SSH_KEY,
-        },
-      });
-      expectOk(r);
-      expect(one(r, 'template_create')).toEqual({
-        action: 'template_create', source: 'proxmox', proxmox_node: NODE, vm_id: 9300, vm_name: 'tpl-noble',
-        template_image: '/var/lib/vz/template/iso/noble.img', template_status: 'template created',
-      });
-      expect(one(r, 'template_cloudinit_import_disk')).toMatchObject({ vm_id: 9300, template_status: 'disk imported' });
-      expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
-        'qm config 9300',
-        'qemu-img resize --shrink /var/lib/vz/template/iso/noble.img 20G',
-        'qm disk import 9300 /var/lib/vz/template/iso/noble.img local-lvm',
-        'qm set 9300 --scsihw virtio-scsi-pci --scsi0 local-lvm:vm-9300-disk-0 --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0',
-      ]);
-      const cfg = mustGuest(9300).config;
-      expect(Number(cfg.template)).toBe(1);
-      expect(cfg).toMatchObject({ name: 'tpl-noble', cores: 2, ciuser: 'alice' });
-      expect(cfg.scsi0).toBeUndefined(); // created without a disk: the real one comes from qm disk import
-    } finally {
-      await withQm.close();
-    }
-  }, SLOW);
+  it('with qm and qemu-img on the host (recording stand-ins), template_create runs the import and builds the template', () => {
+    const { r, calls } = withQm;
+    expectOk(r);
+    expect(one(r, 'template_create')).toEqual({
+      action: 'template_create', source: 'proxmox', proxmox_node: NODE, vm_id: 9300, vm_name: 'tpl-noble',
+      template_image: '/var/lib/vz/template/iso/noble.img', template_status: 'template created',
+    });
+    expect(one(r, 'template_cloudinit_import_disk')).toMatchObject({ vm_id: 9300, template_status: 'disk imported' });
+    expect(calls).toEqual([
+      'qm config 9300',
+      'qemu-img resize --shrink /var/lib/vz/template/iso/noble.img 20G',
+      'qm disk import 9300 /var/lib/vz/template/iso/noble.img local-lvm',
+      'qm set 9300 --scsihw virtio-scsi-pci --scsi0 local-lvm:vm-9300-disk-0 --ide2 local-lvm:cloudinit --boot order=scsi0 --serial0 socket --vga serial0',
+    ]);
+    const cfg = mustGuest(9300).config;
+    expect(Number(cfg.template)).toBe(1);
+    expect(cfg).toMatchObject({ name: 'tpl-noble', cores: 2, ciuser: 'alice' });
+    expect(cfg.scsi0).toBeUndefined(); // created without a disk: the real one comes from qm disk import
+  });
 
   it('tasks that take time are polled until they end', async () => {
     sim.setTaskDuration(2500);

@@ -3,7 +3,8 @@
 # Ansible's community.general.chroot connection (run as root on the controller).
 #
 #   debian-chroot.sh tarball        make the cached tarball if needed; print its path
-#   debian-chroot.sh unpack DIR     unpack a fresh copy into DIR (empty or missing)
+#   debian-chroot.sh unpack DIR     unpack a fresh copy into DIR (empty or missing), on a tmpfs
+#                                   when one can be mounted (R42_TEST_TARGET_TMPFS=0: never)
 #   debian-chroot.sh remove DIR     unmount whatever is mounted under DIR, then delete it
 #
 # The tarball is built once with debootstrap (Debian package `debootstrap`; needs root and
@@ -99,21 +100,37 @@ build_tarball() {
   find "$CACHE" -maxdepth 1 -name "debian-$SUITE-*.tar.*" ! -path "$out" -print -delete | sed 's/^/[debian-chroot] removed old /' >&2 || true
 }
 
-ensure_tarball() {
+# The cache's lock: one builder at a time (two test files may start together; the others wait and
+# reuse its tarball), and no tarball is replaced while another run unpacks it.
+lock_cache() {
   need_root
-  local out; out="$(tarball_path)"
   mkdir -p "$CACHE"
-  # One builder at a time (two test files may start together); the others wait and reuse it.
   exec 9>"$CACHE/.lock"
   flock 9
-  if [ -f "$out" ] && [ -n "$(find "$out" -mtime -"$MAX_AGE_DAYS")" ]; then
-    say "cached: $out"
-  else
-    [ -f "$out" ] && say "$out is older than $MAX_AGE_DAYS days: rebuilding"
-    build_tarball "$out"
+}
+
+# Sets TARBALL; the lock is held.
+ensure_tarball() {
+  TARBALL="$(tarball_path)"
+  if [ -f "$TARBALL" ] && [ -n "$(find "$TARBALL" -mtime -"$MAX_AGE_DAYS")" ]; then
+    say "cached: $TARBALL"
+    return 0
   fi
-  flock -u 9
-  echo "$out"
+  [ -f "$TARBALL" ] && say "$TARBALL is older than $MAX_AGE_DAYS days: rebuilding"
+  local stale
+  for stale in "$CACHE"/build.*; do
+    [ -d "$stale" ] || continue
+    say "removing $stale (a build that was interrupted)"
+    umount_under "$stale"
+    rm -rf --one-file-system "$stale"
+  done
+  build_tarball "$TARBALL"
+}
+
+cmd_tarball() {
+  lock_cache
+  ensure_tarball
+  echo "$TARBALL"
 }
 
 # A tmpfs on $1 (dpkg is much quicker without fsync to a disk), unless R42_TEST_TARGET_TMPFS=0 or
@@ -138,15 +155,18 @@ umount_under() {
 }
 
 cmd_unpack() {
-  local dir="${1:?usage: unpack DIR}" tarball
-  tarball="$(ensure_tarball)"
+  local dir="${1:?usage: unpack DIR}"
+  lock_cache
+  ensure_tarball
   mkdir -p "$dir"
   [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
   mount_tmpfs "$dir"
-  say "unpacking $tarball into $dir"
+  say "unpacking $TARBALL into $dir"
   local t0=$SECONDS
-  "${DECOMPRESS[@]}" "$tarball" | tar --numeric-owner -C "$dir" -xf -
+  "${DECOMPRESS[@]}" "$TARBALL" | tar --numeric-owner -C "$dir" -xf -
   cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  # Who uses this target (R42_TEST_TARGET_OWNER, a pid): a later run may remove it once that is gone.
+  echo "${R42_TEST_TARGET_OWNER:-}" >"$dir/$MARKER"
   say "unpacked in $((SECONDS - t0)) s"
   echo "$dir"
 }
@@ -166,8 +186,8 @@ cmd_remove() {
 }
 
 case "${1:-}" in
-  tarball) ensure_tarball ;;
+  tarball) cmd_tarball ;;
   unpack) shift; cmd_unpack "$@" ;;
   remove) shift; cmd_remove "$@" ;;
-  *) sed -n '2,8p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,9p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

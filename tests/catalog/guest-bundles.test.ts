@@ -20,7 +20,7 @@ import { silentLog, testConfig } from '../helpers.js';
  * plan, so the playbook, --limit and extra vars are exactly those the HTTP API sends.
  *
  * The chroot comes from tests/catalog/target/debian-chroot.sh: built once with debootstrap and
- * cached as a tarball (first run: about a minute more, needs root, the Debian package debootstrap
+ * cached as a tarball (first run: one to two minutes more; needs root, the Debian package debootstrap
  * and access to deb.debian.org), unpacked fresh on a tmpfs for this file and removed afterwards.
  * The image carries the .deb files of every package installed here and apt lists that the
  * inventory declares fresh (warmup_apt_cache_valid_time), so runs with the cached tarball need no

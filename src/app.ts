@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
@@ -12,6 +13,12 @@ import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
 import type { PollerHub } from './proxmox/status-poller.js';
 import { registerVmStatus } from './ws/vm-status.js';
+import { registerJobRoutes } from './jobs/http.js';
+import { JobManager } from './jobs/manager.js';
+import { MemoryJobStore } from './jobs/memory-store.js';
+import { ServiceSecrets } from './jobs/secrets.js';
+import { SqliteJobStore } from './jobs/sqlite-store.js';
+import type { JobStore } from './jobs/types.js';
 import { registerRoutes } from './routes/handler.js';
 import { routeTable } from './routes/table.js';
 
@@ -22,6 +29,13 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Injected engine (tests); by default one is created from the config and closed with the app. */
   engine?: Engine;
+  /** Injected job store (tests, benchmarks); by default the one JOBS_STORE names, closed with the app. */
+  jobStore?: JobStore;
+}
+
+/** The job store the configuration asks for: SQLite in DATA_DIR/jobs.db, or memory. */
+export function openJobStore(config: Readonly<Config>): JobStore {
+  return config.jobs.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore(path.join(config.jobs.dataDir, 'jobs.db'));
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,6 +43,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
+    jobs: JobManager;
     config: Readonly<Config>;
     statusHub: PollerHub;
   }
@@ -71,8 +86,22 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   app.addHook('onClose', async () => vmNames.close());
   registerObservability(app, { config, engine, vmNames, statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined) });
-  registerRoutes(app, routeTable, { engine, ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) } });
+  const store = opts.jobStore ?? openJobStore(config);
+  if (!opts.jobStore) app.addHook('onClose', async () => store.close());
+  const secrets = new ServiceSecrets(config, opts.vaultPasswordFile ?? null);
+  const jobs = new JobManager({
+    store,
+    engine,
+    config,
+    log: app.log as Logger,
+    secrets: () => secrets.values(),
+    defaultNode: () => vmNames.credentials().node,
+  });
+  await jobs.start();
+  app.decorate('jobs', jobs);
+  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) }, jobs, lockWaitMs: config.jobs.lockWaitMs });
   app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
+  registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs });
   await app.ready();
   return app;
 }

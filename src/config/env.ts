@@ -32,6 +32,23 @@ export interface Config {
   simulator: SimulatorConfig;
   /** API_AUTH_TOKEN: when set, every request needs `Authorization: Bearer <token>` (for use without a gateway). */
   apiAuthToken: string | null;
+  jobs: JobsConfig;
+}
+
+/** Jobs (src/jobs): history, event streams, per-VM locks. */
+export interface JobsConfig {
+  /** `sqlite`: DATA_DIR/jobs.db (default); `memory`: nothing survives a restart. */
+  store: 'sqlite' | 'memory';
+  /** DATA_DIR: where the job database lives (created when missing). */
+  dataDir: string;
+  /** Finished jobs older than this are deleted (JOBS_RETENTION_DAYS). */
+  retentionMs: number;
+  /** At most this many finished jobs are kept, the newest (JOBS_RETENTION_COUNT). */
+  retentionCount: number;
+  /** How long a request waits for a VM another job holds before a 409 (JOBS_LOCK_WAIT). */
+  lockWaitMs: number;
+  /** Heartbeat period of the event streams (JOBS_HEARTBEAT_INTERVAL). */
+  heartbeatMs: number;
 }
 
 /** The embedded Proxmox VE simulator (src/simulator), the default target when no real Proxmox is set up. */
@@ -116,9 +133,34 @@ function seconds(env: Env, name: string, fallbackSeconds: number, min = 0, max =
   return Math.round(n * 1000);
 }
 
+function days(env: Env, name: string, fallbackDays: number, min = 0.001, max = 36_500): number {
+  const raw = nonEmpty(env, name);
+  if (raw === null) return fallbackDays * 86_400_000;
+  const n = Number(raw.trim());
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be a number of days between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return Math.round(n * 86_400_000);
+}
+
 /** The original's rule: true iff the lower-cased value is 1, true or yes. */
 function flag(env: Env, name: string): boolean {
   return ['1', 'true', 'yes'].includes((env[name] ?? '').trim().toLowerCase());
+}
+
+function dataDirectory(env: Env): string {
+  const dir = path.resolve(process.cwd(), nonEmpty(env, 'DATA_DIR') ?? 'data');
+  // It is created at startup when missing; something else by that name is an error.
+  let probe = dir;
+  while (!fs.existsSync(probe)) probe = path.dirname(probe);
+  if (!fs.statSync(probe).isDirectory()) throw new ConfigError('DATA_DIR', `not a directory: ${probe}`);
+  return dir;
+}
+
+function jobStore(env: Env): JobsConfig['store'] {
+  const v = (nonEmpty(env, 'JOBS_STORE') ?? 'sqlite').toLowerCase();
+  if (v !== 'sqlite' && v !== 'memory') throw new ConfigError('JOBS_STORE', `must be sqlite or memory, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function simulatorMode(env: Env): SimulatorConfig['mode'] {
@@ -198,6 +240,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       heartbeatMs: seconds(env, 'STATUS_HEARTBEAT_INTERVAL', 30, 0.05, 3600),
     }),
     apiAuthToken: nonEmpty(env, 'API_AUTH_TOKEN'),
+    jobs: Object.freeze({
+      store: jobStore(env),
+      dataDir: dataDirectory(env),
+      retentionMs: days(env, 'JOBS_RETENTION_DAYS', 30),
+      retentionCount: integer(env, 'JOBS_RETENTION_COUNT', 10_000, 1, 10_000_000),
+      lockWaitMs: seconds(env, 'JOBS_LOCK_WAIT', 30, 0, 3600),
+      heartbeatMs: seconds(env, 'JOBS_HEARTBEAT_INTERVAL', 15, 0.05, 3600),
+    }),
     simulator: Object.freeze({
       mode: simulatorMode(env),
       stateFile: nonEmpty(env, 'PROXMOX_SIMULATOR_STATE'),

@@ -33,7 +33,9 @@ export function shellQuote(arg: string): string {
  * One ansible-runner execution in its own private data directory.
  *
  * Emits `event` for every job event as ansible-runner prints it (`-j`), so callers can follow
- * progress live; `done` resolves with the final answer built from the artifacts directory, which
+ * progress live; `started` when it leaves the queue (possibly inside Engine.start), `spawn`
+ * ({pid, privateDir}) once ansible-runner exists (what a cleanup needs should the service die
+ * mid-run); `done` resolves with the final answer built from the artifacts directory, which
  * also holds the verbose events (an `ERROR!` before the play starts) that `-j` prints as raw text.
  * The private directory — including artifacts/<id>/command, which records the whole environment —
  * is deleted whatever happens.
@@ -82,6 +84,7 @@ export class Run extends EventEmitter {
     if (this.state !== 'queued') return this.done;
     this.state = 'running';
     this.startedAt = Date.now();
+    this.emit('started');
     let privateDir: string | null = null;
     let outcome: Omit<RunResult, 'id' | 'queuedMs' | 'durationMs'>;
     try {
@@ -130,6 +133,7 @@ export class Run extends EventEmitter {
       const child = spawn(ctx.bin, args, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       this.child = child;
       child.once('error', reject);
+      if (child.pid) this.emit('spawn', { pid: child.pid, privateDir: cwd });
       this.terminate();
 
       const timeoutMs = spec.timeoutMs ?? ctx.defaultTimeoutMs;

@@ -12,7 +12,7 @@ export async function buildOpenApiDocument(): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-openapi-'));
   try {
     for (const d of ['catalog', 'inventory', 'playbooks']) fs.mkdirSync(path.join(root, d));
-    const app = await createApp(loadConfig({ PROJECT_ROOT_DIR: root }), { logger: false });
+    const app = await createApp(loadConfig({ PROJECT_ROOT_DIR: root, JOBS_STORE: 'memory' }), { logger: false });
     const doc = app.swagger();
     await app.close();
     return `${JSON.stringify(doc, null, 2)}\n`;

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Engine } from '../engine/engine.js';
 import { extractResult, logLines } from '../engine/extract.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
 import { ApiError } from '../errors.js';
+import { LockConflictError } from '../jobs/locks.js';
+import type { JobManager } from '../jobs/manager.js';
+import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../jobs/view.js';
 import { DetailResponse, RunResponse, ValidationErrorResponse } from '../schemas/common.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
@@ -36,19 +38,40 @@ function paramsOf(def: RouteDef, raw: Record<string, string>): Record<string, st
   return { [param]: name };
 }
 
-/** Runs the plan's steps in order; stops at the first non-zero rc. */
-async function execute(engine: Engine, steps: RunSpec[]): Promise<RunResult> {
-  let last: RunResult | null = null;
-  for (const step of steps) {
-    last = await engine.run(step);
-    if (last.rc !== 0) break;
+/** RFC 7240 `Prefer`: `respond-async`, and `wait=N` (seconds the client is willing to wait). */
+export function parsePrefer(header: string | string[] | undefined): { respondAsync: boolean; waitS: number | null } {
+  let respondAsync = false;
+  let waitS: number | null = null;
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const pref of text.split(',')) {
+    const [token = '', value] = (pref.split(';')[0] ?? '').split('=').map((x) => x.trim().toLowerCase());
+    if (token === 'respond-async') respondAsync = true;
+    else if (token === 'wait' && value && /^\d{1,9}$/.test(value.replace(/"/g, ''))) waitS = Number(value.replace(/"/g, ''));
   }
-  if (!last) throw new ApiError(500, ':: err - nothing to run');
-  return last;
+  return { respondAsync, waitS };
 }
 
-/** Registers every route of the table on one generic handler. */
-export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[], deps: { engine: Engine; ctx: RouteContext }): void {
+/** The request headers of every playbook route (documented; both optional). */
+const JobHeaders = Type.Object({
+  prefer: Type.Optional(Type.String({ description: 'RFC 7240: `respond-async` answers 202 at once with the job; `wait=N` caps the wait for a locked VM' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'a repeat with the same key and body within 24 h returns the first job instead of starting another' }),
+  ),
+});
+
+export interface HandlerDeps {
+  ctx: RouteContext;
+  jobs: JobManager;
+  /** JOBS_LOCK_WAIT: how long a request waits for a VM another job holds. */
+  lockWaitMs: number;
+}
+
+/**
+ * Registers every route of the table on one generic handler. Each request that runs a playbook is
+ * a job (src/jobs): synchronous by default (the answer is the run's, as always), or answered 202
+ * at once with `Prefer: respond-async`.
+ */
+export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[], deps: HandlerDeps): void {
   for (const def of table) {
     app.route({
       method: def.method,
@@ -61,10 +84,13 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
         ...(def.hidden ? { hide: true } : {}),
         ...(def.body ? { body: def.body } : {}),
         ...(def.params ? { params: def.params } : {}),
+        ...(def.respond ? {} : { headers: JobHeaders }),
         response: {
           200: def.respond ? Type.Null() : RunResponse,
+          ...(def.respond ? {} : { 202: JobAcceptedSchema }),
           400: DetailResponse,
           404: DetailResponse,
+          ...(def.locks ? { 409: LockConflictSchema } : {}),
           422: ValidationErrorResponse,
           500: Type.Union([RunResponse, DetailResponse]),
           502: DetailResponse,
@@ -85,9 +111,39 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
         const body = (req.body ?? {}) as Body;
         if (def.respond) return reply.code(200).send(await def.respond(body, deps.ctx));
         const params = paramsOf(def, req.params as Record<string, string>) ?? {};
-        const planned = await def.plan(body, deps.ctx, params);
-        const run = await execute(deps.engine, Array.isArray(planned) ? planned : [planned]);
-        return reply.code(run.rc === 0 ? 200 : 500).send(shapeAnswer(def, body, run));
+        const prefer = parsePrefer(req.headers.prefer);
+        const key = req.headers['idempotency-key'];
+        let submission;
+        try {
+          submission = await deps.jobs.submit({
+            def,
+            body,
+            params,
+            path: req.url.split('?')[0] ?? req.url,
+            async: prefer.respondAsync,
+            idempotencyKey: typeof key === 'string' ? key : null,
+            lockWaitMs: prefer.waitS === null ? deps.lockWaitMs : Math.min(deps.lockWaitMs, prefer.waitS * 1000),
+            requestId: req.id,
+            plan: async (): Promise<RunSpec[]> => {
+              const planned = await def.plan(body, deps.ctx, params);
+              return Array.isArray(planned) ? planned : [planned];
+            },
+            shape: (run) => shapeAnswer(def, body, run),
+          });
+        } catch (err) {
+          if (!(err instanceof LockConflictError)) throw err;
+          const detail = `:: err - VM LOCKED : ${err.target.node}/${err.target.vmid} is being changed by job ${err.holder}`;
+          return reply.code(409).send({ detail, job_id: err.holder });
+        }
+        const { job, replayed } = submission;
+        reply.header('x-job-id', job.id);
+        if (replayed) reply.header('idempotent-replayed', 'true');
+        if (prefer.respondAsync) {
+          const current = (await deps.jobs.get(job.id)) ?? job;
+          return reply.code(202).header('location', jobHref(job.id)).header('preference-applied', 'respond-async').send(accepted(current, replayed));
+        }
+        const outcome = await submission.outcome();
+        return reply.code(outcome.status).send(outcome.body);
       },
     });
   }

@@ -1,6 +1,7 @@
 import { bundleRoutes } from './bundles.js';
 import { debugRoutes } from './debug.js';
 import { firewallRoutes } from './firewall.js';
+import { withLockSpecs } from './locks.js';
 import { lxcRoutes } from './lxc.js';
 import { networkRoutes } from './network.js';
 import { runnerRoutes } from './runner.js';
@@ -11,9 +12,10 @@ import { vmRoutes } from './vms.js';
 
 /**
  * Every HTTP operation of the API, as data, in the original's registration order (debug, bundles,
- * generic runner, VMs, config, snapshots, storage, firewall, network), then the additions.
+ * generic runner, VMs, config, snapshots, storage, firewall, network), then the additions; each
+ * with the VMs it changes (src/routes/locks.ts) for the per-VM job locks.
  */
-export const routeTable: readonly RouteDef[] = [
+export const routeTable: readonly RouteDef[] = withLockSpecs([
   ...debugRoutes,
   ...bundleRoutes,
   ...runnerRoutes,
@@ -24,4 +26,4 @@ export const routeTable: readonly RouteDef[] = [
   ...firewallRoutes,
   ...networkRoutes,
   ...lxcRoutes,
-];
+]);

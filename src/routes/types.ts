@@ -13,6 +13,19 @@ export interface RouteContext {
 }
 
 /**
+ * The VMs a route's run changes, read from its body: it holds a lock on each (node, vmid) while
+ * it runs. Routes that only read, or change no VM (node, datacenter, guests over SSH), have none.
+ */
+export interface LockSpec {
+  /** Body fields holding one VM id each (`vm_id`, `vm_new_id`). */
+  ids?: readonly string[];
+  /** Body fields holding several: a list of ids (`vm_ids`), of `{id}` objects, or a map of `{vm_id}` objects (create-vms). */
+  lists?: readonly string[];
+  /** A default VM set of the catalog: `r42_default_vms.<set>` in the default-VM bundles' _shared/default_vms.yml. */
+  defaultSet?: string;
+}
+
+/**
  * One operation of the API, described as data. The generic handler validates the body against
  * `body`, asks `plan` for the runs, executes them in order (stopping at the first that fails)
  * and shapes the answer from the last one:
@@ -35,6 +48,8 @@ export interface RouteDef {
   /** Not listed in the OpenAPI document (a transport variant of a documented route). */
   hidden?: boolean;
   output: 'log' | { resultKey: string };
+  /** The VMs the run changes (per-VM job locks); absent for reads. */
+  locks?: LockSpec;
   /** Checks and resolution happen here (ApiError on refusal), before anything runs. */
   plan(body: Body, ctx: RouteContext, params: Record<string, string>): Promise<RunSpec | RunSpec[]> | RunSpec | RunSpec[];
   respond?(body: Body, ctx: RouteContext): Promise<unknown>;

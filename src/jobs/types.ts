@@ -1,0 +1,155 @@
+/**
+ * Jobs: every playbook run of the API, synchronous or not, as a record with a status, timings,
+ * the request (secrets redacted), the answer once finished, and a numbered stream of events.
+ */
+
+export type JobStatus = 'queued' | 'running' | 'successful' | 'failed' | 'canceled' | 'timeout' | 'lost';
+
+export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'successful', 'failed', 'canceled', 'timeout', 'lost'];
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['successful', 'failed', 'canceled', 'timeout', 'lost']);
+export const isFinal = (s: JobStatus): boolean => FINAL_STATUSES.has(s);
+
+/** One VM a job changes (and holds a lock on while it runs). */
+export interface VmTarget {
+  node: string;
+  vmid: number;
+}
+
+/** Who runs a job: a live process on this host, or a dead one whose jobs are lost. */
+export interface JobOwner {
+  host: string;
+  pid: number;
+  /** /proc/sys/kernel/random/boot_id + process start time: a pid reused later does not match. */
+  start: string;
+  /** One service instance (several apps may live in one test process). */
+  instance: string;
+}
+
+/** One ansible-runner execution of a job (a plan may have several, e.g. create-vms). */
+export interface JobRunInfo {
+  run_id: string;
+  label: string | null;
+  pid: number | null;
+  private_dir: string | null;
+  rc: number | null;
+  status: string | null;
+}
+
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  rc: number | null;
+  /** The route's operationId. */
+  operation: string;
+  method: string;
+  /** The route pattern (`/v0/admin/proxmox/vms/vm_id/start`). */
+  route: string;
+  /** The request path as called (differs from `route` for the generic runners). */
+  path: string;
+  /** The Proxmox node of the request (the inventory's when the request leaves it empty), or null. */
+  node: string | null;
+  targets: VmTarget[];
+  /** Answered 202 at once (`Prefer: respond-async`) rather than at the end. */
+  async: boolean;
+  /** Body (validated, secrets redacted) and path parameters. */
+  request: { body: unknown; params: Record<string, string> };
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** Why a job ended the way it did (cancel, lost, refused step), else null. */
+  reason: string | null;
+  /** The synchronous route's answer (redacted) and status, once finished. */
+  answer: Record<string, unknown> | null;
+  http_status: number | null;
+  idempotency_key: string | null;
+  /** SHA-256 of method, path and canonical body: same key with another request is a 422. */
+  request_hash: string | null;
+  request_id: string | null;
+  owner: JobOwner;
+  runs: JobRunInfo[];
+  /** Number of events (the last `seq`). */
+  event_count: number;
+}
+
+/** The fields a running job changes. */
+export type JobPatch = Partial<Pick<JobRecord, 'status' | 'rc' | 'started_at' | 'finished_at' | 'reason' | 'answer' | 'http_status' | 'runs' | 'event_count'>>;
+
+/**
+ * One event of a job's stream, numbered from 1. Reduced from ansible-runner's events to what a UI
+ * shows; every string has been through the redactor.
+ */
+export interface JobEvent {
+  seq: number;
+  /** ISO 8601 time: Ansible's own timestamp for Ansible events. */
+  t: string;
+  type: JobEventType;
+  [key: string]: unknown;
+}
+
+export type JobEventType =
+  | 'status' // the job's status changed (running)
+  | 'step' // a plan of several runs starts its next one
+  | 'playbook_start'
+  | 'play_start'
+  | 'task_start'
+  | 'task_ok'
+  | 'task_failed'
+  | 'task_skipped'
+  | 'host_unreachable'
+  | 'item_failed'
+  | 'no_hosts'
+  | 'stats'
+  | 'message'
+  | 'end'; // last event: final status and rc
+
+export interface JobFilter {
+  status?: JobStatus[];
+  operation?: string;
+  node?: string;
+  vmid?: number;
+  limit: number;
+  /** Opaque keyset cursor from a previous page. */
+  cursor?: string | null;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  next_cursor: string | null;
+  total: number;
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  hash: string;
+  /** Only jobs created after this time (ms) count. */
+  since: number;
+}
+
+export type InsertOutcome = { inserted: true } | { inserted: false; existing: JobRecord };
+
+/**
+ * Where jobs live. The default is SQLite (a file under DATA_DIR); the interface is asynchronous so
+ * that a server database can replace it without touching the callers.
+ */
+export interface JobStore {
+  readonly kind: string;
+  /**
+   * Inserts a job; with `idem`, atomically returns the job already holding that key (created after
+   * `idem.since`) instead.
+   */
+  insertJob(job: JobRecord, idem?: IdempotencyClaim): Promise<InsertOutcome>;
+  updateJob(id: string, patch: JobPatch): Promise<void>;
+  /** Removes a job that never ran (its run was refused), with whatever it has. */
+  deleteJob(id: string): Promise<void>;
+  getJob(id: string): Promise<JobRecord | null>;
+  findByIdempotencyKey(key: string, since: number): Promise<JobRecord | null>;
+  listJobs(filter: JobFilter): Promise<JobPage>;
+  /** Appends events (in seq order, after the ones stored) and updates the job's event_count. */
+  appendEvents(jobId: string, events: readonly JobEvent[]): Promise<void>;
+  readEvents(jobId: string, afterSeq: number, limit?: number): Promise<JobEvent[]>;
+  /** Jobs still queued or running (candidates for `lost` after a crash). */
+  unfinishedJobs(): Promise<JobRecord[]>;
+  /** Deletes finished jobs older than `before` (ms) and beyond the newest `keep`; returns how many. */
+  prune(opts: { before: number; keep: number }): Promise<number>;
+  close(): Promise<void>;
+}

@@ -58,8 +58,8 @@ export interface FollowHandlers {
 
 /** Same Idempotency-Key, another request: 422. */
 export class IdempotencyMismatchError extends ApiError {
-  constructor() {
-    super(422, ':: err - Idempotency-Key already used with a different request');
+  constructor(key: string) {
+    super(422, [{ field: 'header.idempotency-key', msg: 'Idempotency-Key already used with a different request', type: 'idempotency_key_reused', input: key, ctx: null }]);
     this.name = 'IdempotencyMismatchError';
   }
 }
@@ -165,12 +165,12 @@ export class JobManager {
   private async priorJob(key: string, hash: string): Promise<JobRecord | null> {
     const inFlight = this.claiming.get(key);
     if (inFlight) {
-      if (inFlight.hash !== hash) throw new IdempotencyMismatchError();
+      if (inFlight.hash !== hash) throw new IdempotencyMismatchError(key);
       const job = await inFlight.settled;
       if (job) return job;
     }
     const stored = await this.store.findByIdempotencyKey(key, Date.now() - IDEMPOTENCY_WINDOW_MS);
-    if (stored && stored.request_hash !== hash) throw new IdempotencyMismatchError();
+    if (stored && stored.request_hash !== hash) throw new IdempotencyMismatchError(key);
     return stored;
   }
 
@@ -238,7 +238,7 @@ export class JobManager {
         if (!inserted.inserted) {
           // Another process claimed the key first.
           this.active.delete(id);
-          if (inserted.existing.request_hash !== hash) throw new IdempotencyMismatchError();
+          if (inserted.existing.request_hash !== hash) throw new IdempotencyMismatchError(key ?? "");
           return this.replay(inserted.existing);
         }
         try {

@@ -26,9 +26,13 @@ const isRedactable = (v: unknown) => v !== null && v !== undefined && typeof v !
 export function secretValuesOf(value: unknown, out: Set<string> = new Set(), depth = 0): Set<string> {
   if (depth > 32 || value === null || typeof value !== 'object') return out;
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')) out.add(String(v));
-    else if (isSecretKey(k) && Array.isArray(v)) for (const x of v) if (typeof x === 'string' || typeof x === 'number') out.add(String(x));
-    else secretValuesOf(v, out, depth + 1);
+    if (isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')) {
+      out.add(String(v));
+    } else if (isSecretKey(k) && Array.isArray(v)) {
+      for (const x of v) if (typeof x === 'string' || typeof x === 'number') out.add(String(x));
+    } else {
+      secretValuesOf(v, out, depth + 1);
+    }
   }
   return out;
 }

@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidCursorError } from '../../src/jobs/cursor.js';
+import { MemoryJobStore } from '../../src/jobs/memory-store.js';
+import { SqliteJobStore } from '../../src/jobs/sqlite-store.js';
+import type { JobEvent, JobRecord, JobStore } from '../../src/jobs/types.js';
+import { testConfig, tempDir } from '../helpers.js';
+import { ConfigError } from '../../src/errors.js';
+
+/** The JobStore contract, run against SQLite (the default) and the in-memory store. */
+
+let n = 0;
+function job(over: Partial<JobRecord> = {}): JobRecord {
+  n++;
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    status: 'successful', rc: 0, operation: 'vm_start', method: 'POST', route: '/r', path: '/r', node: 'px-testing', targets: [], async: false,
+    request: { body: { vm_id: '1' }, params: {} }, created_at: 1_000_000 + n, started_at: null, finished_at: null, reason: null, answer: null, http_status: null,
+    idempotency_key: null, request_hash: null, request_id: null, owner: { host: 'h', pid: 1, start: 's', instance: 'i' }, runs: [], event_count: 0,
+    ...over,
+  };
+}
+const ev = (seq: number): JobEvent => ({ seq, t: new Date(0).toISOString(), type: 'task_ok', host: 'h' });
+
+const stores: Array<[string, () => JobStore]> = [
+  ['sqlite', () => new SqliteJobStore(path.join(tempDir('r42-store-'), 'sub', 'jobs.db'))],
+  ['memory', () => new MemoryJobStore()],
+];
+const open: JobStore[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+
+describe.each(stores)('%s job store', (_name, make) => {
+  const store = () => {
+    const s = make();
+    open.push(s);
+    return s;
+  };
+
+  it('round-trips a job with its targets, runs and answer, and applies patches', async () => {
+    const s = store();
+    const j = job({ targets: [{ node: 'px-testing', vmid: 4001 }, { node: 'px-lab-02', vmid: 2001 }], runs: [{ run_id: 'r', label: 'l', pid: 5, private_dir: '/tmp/r42-run-x', rc: null, status: null }] });
+    expect(await s.insertJob(j)).toEqual({ inserted: true });
+    const back = (await s.getJob(j.id))!;
+    expect({ ...back, targets: [...back.targets].sort((a, b) => a.vmid - b.vmid) }).toEqual({ ...j, targets: [...j.targets].sort((a, b) => a.vmid - b.vmid) });
+    await s.updateJob(j.id, { status: 'failed', rc: 2, answer: { rc: 2, log_multiline: ['x'] }, http_status: 500, finished_at: 5 });
+    expect(await s.getJob(j.id)).toMatchObject({ status: 'failed', rc: 2, answer: { rc: 2, log_multiline: ['x'] }, http_status: 500, finished_at: 5 });
+    expect(await s.getJob('nope')).toBeNull();
+    await s.deleteJob(j.id);
+    expect(await s.getJob(j.id)).toBeNull();
+  });
+
+  it('claims an Idempotency-Key atomically within its window', async () => {
+    const s = store();
+    const a = job({ idempotency_key: 'k', request_hash: 'h1', created_at: 2_000 });
+    expect(await s.insertJob(a, { key: 'k', hash: 'h1', since: 0 })).toEqual({ inserted: true });
+    const b = job({ idempotency_key: 'k', request_hash: 'h1' });
+    const again = await s.insertJob(b, { key: 'k', hash: 'h1', since: 0 });
+    expect(again.inserted).toBe(false);
+    expect(!again.inserted && again.existing.id).toBe(a.id);
+    expect(await s.getJob(b.id)).toBeNull();
+    // Outside the window the key is free again.
+    expect(await s.insertJob(b, { key: 'k', hash: 'h1', since: 2_000 })).toEqual({ inserted: true });
+    expect((await s.findByIdempotencyKey('k', 0))!.id).toBe(b.id);
+    expect(await s.findByIdempotencyKey('other', 0)).toBeNull();
+  });
+
+  it('lists newest first with filters and keyset pages (ties on created_at included)', async () => {
+    const s = store();
+    const jobs = [
+      job({ created_at: 10, status: 'failed', operation: 'vm_stop', targets: [{ node: 'px-testing', vmid: 100 }] }),
+      job({ created_at: 20, status: 'running', node: null, targets: [{ node: 'px-lab-02', vmid: 100 }] }),
+      job({ created_at: 20, status: 'successful', operation: 'vm_list', node: 'px-lab-02' }),
+      job({ created_at: 30, status: 'canceled', targets: [{ node: 'px-testing', vmid: 101 }, { node: 'px-testing', vmid: 100 }] }),
+      job({ created_at: 40, status: 'successful' }),
+    ];
+    for (const j of jobs) await s.insertJob(j);
+    const ids = (p: { jobs: JobRecord[] }) => p.jobs.map((j) => j.id);
+    const all = await s.listJobs({ limit: 100 });
+    expect(all.total).toBe(5);
+    expect(ids(all)).toEqual([jobs[4]!.id, jobs[3]!.id, ...[jobs[1]!.id, jobs[2]!.id].sort().reverse(), jobs[0]!.id]);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const p = await s.listJobs({ limit: 2, cursor });
+      paged.push(...ids(p));
+      cursor = p.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(ids(all));
+    expect(ids(await s.listJobs({ limit: 10, status: ['failed', 'canceled'] }))).toEqual([jobs[3]!.id, jobs[0]!.id]);
+    expect(ids(await s.listJobs({ limit: 10, operation: 'vm_list' }))).toEqual([jobs[2]!.id]);
+    expect(ids(await s.listJobs({ limit: 10, vmid: 100 }))).toEqual([jobs[3]!.id, jobs[1]!.id, jobs[0]!.id]);
+    expect(ids(await s.listJobs({ limit: 10, vmid: 100, node: 'px-lab-02' }))).toEqual([jobs[1]!.id]);
+    expect(ids(await s.listJobs({ limit: 10, node: 'px-lab-02' })).sort()).toEqual([jobs[1]!.id, jobs[2]!.id].sort());
+    expect((await s.listJobs({ limit: 1, status: ['successful'] })).total).toBe(2);
+    await expect(s.listJobs({ limit: 1, cursor: 'garbage!' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('appends events in order, reads them after a point, and counts them', async () => {
+    const s = store();
+    const j = job();
+    await s.insertJob(j);
+    await s.appendEvents(j.id, [ev(1), ev(2), ev(3)]);
+    await s.appendEvents(j.id, [ev(4)]);
+    expect((await s.readEvents(j.id, 0)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect((await s.readEvents(j.id, 2)).map((e) => e.seq)).toEqual([3, 4]);
+    expect((await s.readEvents(j.id, 0, 2)).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await s.readEvents(j.id, 4))).toEqual([]);
+    expect((await s.getJob(j.id))!.event_count).toBe(4);
+    expect(await s.readEvents(j.id, 0)).toEqual([1, 2, 3, 4].map(ev));
+  });
+
+  it('finds unfinished jobs and prunes finished ones by age and count, never a running one', async () => {
+    const s = store();
+    const old = job({ created_at: 100 });
+    const oldRunning = job({ created_at: 101, status: 'running' });
+    const queued = job({ created_at: 102, status: 'queued' });
+    const recent = [job({ created_at: 200 }), job({ created_at: 201, status: 'lost' }), job({ created_at: 202, status: 'failed' })];
+    for (const j of [old, oldRunning, queued, ...recent]) await s.insertJob(j);
+    await s.appendEvents(old.id, [ev(1)]);
+    expect((await s.unfinishedJobs()).map((j) => j.id).sort()).toEqual([oldRunning.id, queued.id].sort());
+    expect(await s.prune({ before: 150, keep: 100 })).toBe(1);
+    expect(await s.getJob(old.id)).toBeNull();
+    expect(await s.readEvents(old.id, 0)).toEqual([]);
+    expect(await s.prune({ before: 0, keep: 2 })).toBe(1);
+    expect((await s.listJobs({ limit: 10 })).jobs.map((j) => j.id)).toEqual([recent[2]!.id, recent[1]!.id, queued.id, oldRunning.id]);
+  });
+});
+
+describe('SQLite specifics', () => {
+  it('uses WAL in a private file, and keeps jobs across reopening', async () => {
+    const dir = tempDir('r42-store-');
+    const file = path.join(dir, 'jobs.db');
+    const s = new SqliteJobStore(file);
+    const j = job();
+    await s.insertJob(j);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(`${file}-wal`)).toBe(true);
+    await s.close();
+    const again = new SqliteJobStore(file);
+    expect((await again.getJob(j.id))!.id).toBe(j.id);
+    await again.close();
+  });
+});
+
+describe('configuration', () => {
+  it('DATA_DIR, JOBS_STORE and the job settings are read and checked', () => {
+    const dir = tempDir();
+    const c = testConfig({ DATA_DIR: path.join(dir, 'new', 'data'), JOBS_STORE: 'memory', JOBS_RETENTION_DAYS: '7', JOBS_RETENTION_COUNT: '500', JOBS_LOCK_WAIT: '2.5', JOBS_HEARTBEAT_INTERVAL: '10' });
+    expect(c.jobs).toEqual({ store: 'memory', dataDir: path.join(dir, 'new', 'data'), retentionMs: 7 * 86_400_000, retentionCount: 500, lockWaitMs: 2500, heartbeatMs: 10_000 });
+    expect(testConfig().jobs).toMatchObject({ store: 'sqlite', dataDir: path.resolve('data'), retentionMs: 30 * 86_400_000, retentionCount: 10_000, lockWaitMs: 30_000, heartbeatMs: 15_000 });
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    expect(() => testConfig({ DATA_DIR: path.join(dir, 'file') })).toThrow(ConfigError);
+    expect(() => testConfig({ DATA_DIR: path.join(dir, 'file', 'below') })).toThrow('DATA_DIR');
+    expect(() => testConfig({ JOBS_STORE: 'postgres' })).toThrow('JOBS_STORE');
+    expect(() => testConfig({ JOBS_RETENTION_DAYS: '-1' })).toThrow('JOBS_RETENTION_DAYS');
+  });
+});

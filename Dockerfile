@@ -29,8 +29,11 @@ COPY playbooks ./playbooks
 COPY roles ./roles
 COPY inventory ./inventory
 COPY catalog ./catalog
+# The job database (jobs.db): writable by the service, kept on a volume.
+RUN mkdir -p /app/data && chown range42:range42 /app/data && chmod 0700 /app/data
+VOLUME ["/app/data"]
 USER range42
-ENV HOST=0.0.0.0 PORT=8000 PROJECT_ROOT_DIR=/app NODE_ENV=production
+ENV HOST=0.0.0.0 PORT=8000 PROJECT_ROOT_DIR=/app DATA_DIR=/app/data NODE_ENV=production
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/docs/openapi.json').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -117,7 +117,12 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       },
     },
     handler: async (req, reply) => sse(req, reply),
-    wsHandler: (socket, req) => void websocket(socket, req),
+    wsHandler: (socket, req) => {
+      websocket(socket, req).catch((err: unknown) => {
+        req.log.error({ err }, 'jobs: event stream failed');
+        socket.close(1011, 'internal error');
+      });
+    },
   });
 
   async function sse(req: FastifyRequest, reply: FastifyReply) {
@@ -162,7 +167,12 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     streams.add(close);
     req.raw.on('close', close);
     raw.on('close', close);
-    stop = await jobs.follow(id, after, { event: (e) => write(sseEvent(e)), end: close });
+    try {
+      stop = await jobs.follow(id, after, { event: (e) => write(sseEvent(e)), end: close });
+    } catch (err) {
+      req.log.error({ err, job: id }, 'jobs: event stream failed');
+      close();
+    }
     if (done) stop?.();
   }
 

@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'unauthorized-delay': { type: 'string', default: '3000' },
     'error-rate': { type: 'string', default: '0' },
     'timeout-rate': { type: 'string', default: '0' },
+    'reset-rate': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -33,6 +34,7 @@ if (values.help) {
   --unauthorized-delay MS   delay of 401 replies (3000, as Proxmox)
   --error-rate R            share of requests failing with 500 (0..1)
   --timeout-rate R          share of requests never answered (0..1)
+  --reset-rate R            share of requests whose connection is reset (0..1)
 `);
   process.exit(0);
 }
@@ -46,7 +48,7 @@ const sim = await startSimulator({
   taskDurationMs: Number(values['task-duration']),
   latencyMs: Number(values.latency),
   unauthorizedDelayMs: Number(values['unauthorized-delay']),
-  faults: { errorRate: Number(values['error-rate']), timeoutRate: Number(values['timeout-rate']) },
+  faults: { errorRate: Number(values['error-rate']), timeoutRate: Number(values['timeout-rate']), resetRate: Number(values['reset-rate']) },
 });
 
 const nodes = sim.state.nodes.map((n) => n.name).join(', ');

@@ -7,7 +7,7 @@ import type { Simulator } from './index.js';
  *
  *   POST /_sim/reset                      back to the seed
  *   GET  /_sim/state                      the whole state as JSON
- *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0}
+ *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0,"resetRate":0}
  *   POST /_sim/nodes/<node>/offline | /online
  *   POST /_sim/guests/<vmid>/cpu  {"load":0.8}     (null lets it wander again)
  *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50}
@@ -36,7 +36,7 @@ export function controlApi(sim: () => Simulator) {
       s.reset();
       reply(200, null);
     } else if (req.method === 'POST' && url === '/_sim/faults') {
-      s.setFaults({ errorRate: Number(input.errorRate ?? 0), timeoutRate: Number(input.timeoutRate ?? 0) });
+      s.setFaults({ errorRate: Number(input.errorRate ?? 0), timeoutRate: Number(input.timeoutRate ?? 0), resetRate: Number(input.resetRate ?? 0) });
       reply(200, null);
     } else if (req.method === 'POST' && url === '/_sim/settings') {
       if (input.taskDurationMs !== undefined) s.setTaskDuration(Number(input.taskDurationMs));

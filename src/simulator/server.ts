@@ -23,6 +23,8 @@ export interface Faults {
   errorRate?: number;
   /** Share of API requests (0..1) that never get an answer (the client must time out). */
   timeoutRate?: number;
+  /** Share of API requests (0..1) whose connection is reset (TCP RST) instead of answered. */
+  resetRate?: number;
 }
 
 export interface RequestRecord {
@@ -120,6 +122,10 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
   try {
     const faults = deps.faults();
     if (faults.timeoutRate && Math.random() < faults.timeoutRate) return; // leave the client hanging
+    if (faults.resetRate && Math.random() < faults.resetRate) {
+      resetConnection(req);
+      return;
+    }
     if (faults.errorRate && Math.random() < faults.errorRate) throw new PveError(500, 'simulated failure (fault injection)');
 
     const parts = decodePath(rawPath);
@@ -221,4 +227,19 @@ export function send(req: IncomingMessage, res: ServerResponse, reply: Reply): v
   headers['Content-Length'] = String(payload.length);
   res.writeHead(reply.status, headers);
   res.end(payload);
+}
+
+/**
+ * Ends the request's connection with a TCP RST (what a crashed proxy or a dropped firewall state
+ * gives): `resetAndDestroy` needs the raw TCP socket under the TLS one (`_parent`, not public API);
+ * without it the connection is only closed, which a client sees as an end without an answer.
+ */
+function resetConnection(req: IncomingMessage): void {
+  const tcp = (req.socket as unknown as { _parent?: { resetAndDestroy?: () => void } })._parent;
+  try {
+    if (typeof tcp?.resetAndDestroy === 'function') return tcp.resetAndDestroy();
+  } catch {
+    // fall through
+  }
+  req.socket.destroy();
 }

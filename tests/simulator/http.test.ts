@@ -175,6 +175,14 @@ describe('faults and operations', () => {
     sim.setFaults({});
   });
 
+  it('resets the connection under resetRate 1, and answers again once it is 0', async () => {
+    sim.setFaults({ resetRate: 1 });
+    const err = await api.get('/version').then(() => null, (e: NodeJS.ErrnoException) => e);
+    expect(err?.code).toBe('ECONNRESET');
+    sim.setFaults({});
+    expect((await api.get('/version')).status).toBe(200);
+  });
+
   it('serves the control API apart from /api2', async () => {
     const r = await fetchJson(`https://${sim.apiHost}/_sim/state`);
     expect(r.data.nodes.map((n: { name: string }) => n.name)).toContain('px-testing');

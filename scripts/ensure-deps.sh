@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service (and, with --test, the test suite) needs and is missing:
-# Debian's Ansible and ansible-runner, the npm dependencies; for tests also proxmoxer and Chromium.
+# Debian's Ansible and ansible-runner, openssl (the embedded simulator's certificate), the npm
+# dependencies; for tests also proxmoxer, Chromium, debootstrap (the Ubuntu bundles' disposable
+# Debian target) and ansible-lint.
 # Safe to run every time: it only acts when something is missing or stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +17,12 @@ packages=()
 [ -x /usr/bin/ansible-runner ] || packages+=(python3-ansible-runner)
 [ -x /usr/bin/ansible-playbook ] || packages+=(ansible ansible-core)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/community/general ] || packages+=(ansible)
+command -v openssl >/dev/null || packages+=(openssl)
 if [ "$want_test" = 1 ]; then
   /usr/bin/python3 -c 'import proxmoxer' 2>/dev/null || packages+=(python3-proxmoxer)
   [ -x /usr/bin/chromium ] || packages+=(chromium)
-  command -v openssl >/dev/null || packages+=(openssl)
+  [ -x /usr/sbin/debootstrap ] || packages+=(debootstrap)
+  [ -x /usr/bin/ansible-lint ] || packages+=(ansible-lint)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${packages[*]}" >&2

@@ -24,9 +24,13 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** A config as the service would load it, rooted in tests/fixtures unless overridden. */
+/**
+ * A config as the service would load it, rooted in tests/fixtures unless overridden, with a job
+ * database of its own (a fresh DATA_DIR) so that test files never share one.
+ */
 export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
-  return loadConfig({ PATH: process.env.PATH, HOME: process.env.HOME, PROJECT_ROOT_DIR: FIXTURES, ...env });
+  const dataDir = env.DATA_DIR ?? tempDir('r42-data-');
+  return loadConfig({ PATH: process.env.PATH, HOME: process.env.HOME, PROJECT_ROOT_DIR: FIXTURES, ...env, DATA_DIR: dataDir });
 }
 
 export function testEngine(opts: { env?: Record<string, string>; vaultPasswordFile?: string | null; baseEnv?: NodeJS.ProcessEnv } = {}) {

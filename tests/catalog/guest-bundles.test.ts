@@ -6,7 +6,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
-import { Engine, type RunResult, type RunSpec } from '../../src/engine/engine.js';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '../../src/app.js';
+import { Engine, type Run, type RunResult, type RunSpec } from '../../src/engine/engine.js';
 import { extractResult, logLines } from '../../src/engine/extract.js';
 import { resolveCatalogPlaybook } from '../../src/engine/names.js';
 import { bundleRoutes } from '../../src/routes/bundles.js';
@@ -16,8 +18,9 @@ import { silentLog, testConfig } from '../helpers.js';
 /**
  * The Ubuntu guest bundles (catalog/bundles/core/linux/ubuntu/...) and the ping bundle, run for real
  * through the Engine (ansible-runner) against a disposable Debian bookworm chroot reached with
- * Ansible's community.general.chroot connection. Each request goes through the API route's own
- * plan, so the playbook, --limit and extra vars are exactly those the HTTP API sends.
+ * Ansible's community.general.chroot connection. Each bundle is run by an HTTP request to its API
+ * route (the service's own app, its validation, route plan and job handling); the run the request
+ * started is then read from the engine for the checks that need its events.
  *
  * The chroot comes from tests/catalog/target/debian-chroot.sh: built once with debootstrap and
  * cached as a tarball (first run: one to two minutes more; needs root, the Debian package debootstrap
@@ -45,7 +48,8 @@ let work: string;
 /** The chroot of target A (users, dot files), and of target B (packages). */
 let root: string;
 let rootB: string;
-let engine: Engine;
+let engine: RecordingEngine;
+let app: FastifyInstance;
 let ctx: RouteContext;
 let inventory: string;
 const timings: string[] = [];
@@ -147,6 +151,17 @@ async function planFor(name: string, body: Body): Promise<RunSpec> {
   return spec as RunSpec;
 }
 
+/** The service's engine, keeping every run it starts, so a test can read the events of a request's run. */
+class RecordingEngine extends Engine {
+  readonly runs: Run[] = [];
+  override start(spec: RunSpec): Run {
+    const r = super.start(spec);
+    this.runs.push(r);
+    return r;
+  }
+}
+const claimed = new Set<Run>();
+
 async function run(label: string, spec: RunSpec): Promise<RunResult> {
   const t0 = Date.now();
   const r = await engine.run(spec);
@@ -154,8 +169,21 @@ async function run(label: string, spec: RunSpec): Promise<RunResult> {
   return r;
 }
 
+/**
+ * POSTs the bundle's route and returns the run it started; the HTTP answer must match that run
+ * (200 and rc 0, or 500 and the run's rc).
+ */
 async function runBundle(name: string, body: Body): Promise<RunResult> {
-  return run(name, await planFor(name, body));
+  const t0 = Date.now();
+  const res = await app.inject({ method: 'POST', url: UBUNTU_URL + name, payload: body });
+  const started = engine.runs.find((r) => !claimed.has(r) && r.createdAt >= t0 && r.spec.label === `bundle:${name}` && r.spec.limit === body.hosts);
+  expect(started, `${name}: no run started; HTTP ${res.statusCode} ${res.body.slice(0, 500)}`).toBeDefined();
+  claimed.add(started!);
+  const r = await started!.done;
+  timings.push(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  expect(res.statusCode, res.body.slice(-800)).toBe(r.rc === 0 ? 200 : 500);
+  expect(res.json().rc).toBe(r.rc);
+  return r;
 }
 
 const log = (r: RunResult) => logLines(r.events).join('\n');
@@ -220,7 +248,7 @@ function startChainB(): ChainB {
   return chain;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   const missing = requirements();
   if (missing.length > 0) throw new Error(`the guest bundle tests need ${missing.join(', ')}; nothing was run`);
   sweepAbandoned();
@@ -237,13 +265,15 @@ beforeAll(() => {
   writeInventory(invDir);
   inventory = path.join(invDir, 'hosts.yml');
   const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '2' });
-  engine = new Engine({ config, vaultPasswordFile: null, log: silentLog });
+  engine = new RecordingEngine({ config, vaultPasswordFile: null, log: silentLog });
   ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')) };
+  app = await createApp(config, { logger: false, engine });
   chainB = startChainB();
 }, 600_000);
 
 afterAll(async () => {
   if (chainB) await Promise.allSettled([chainB.docker, chainB.compose, chainB.basic]);
+  await app?.close();
   await engine?.close();
   for (const dir of [root, rootB]) {
     if (!dir || !fs.existsSync(dir)) continue;

@@ -29,6 +29,9 @@ export function childEnvironment(base: NodeJS.ProcessEnv, projectRootDir: string
     ANSIBLE_DEPRECATION_WARNINGS: 'False',
     ANSIBLE_RETRY_FILES_ENABLED: 'False',
     ANSIBLE_INVENTORY_ENABLED: base.ANSIBLE_INVENTORY_ENABLED ?? 'yaml,ini',
+    // An inventory Ansible cannot read or parse is an error, not a warning before a run on no
+    // hosts that "succeeds" (rc 0) having done nothing.
+    ANSIBLE_INVENTORY_UNPARSED_FAILED: base.ANSIBLE_INVENTORY_UNPARSED_FAILED ?? 'True',
     PYTHONWARNINGS: 'ignore::DeprecationWarning',
   };
 }

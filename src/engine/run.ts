@@ -93,6 +93,8 @@ export class Run extends EventEmitter {
       const exit = await this.spawnAndWait(args, privateDir);
       const fromDisk = await readArtifactEvents(path.join(privateDir, 'artifacts', this.id));
       outcome = { ...exit, events: fromDisk ?? exit.events };
+      // A stopped run's log ends wherever Ansible was: say why it ends there.
+      if (this.stopReason) outcome.events = [...outcome.events, verboseEvent(this.stopText())];
     } catch (err) {
       this.ctx.log.error({ err, run: this.id }, 'ansible-runner could not be started');
       const text = `ERROR! ansible-runner could not be started: ${(err as Error).message}`;
@@ -164,6 +166,14 @@ export class Run extends EventEmitter {
         resolve({ rc: this.stopReason ? 254 : rc, status, events: live });
       });
     });
+  }
+
+  private stopText(): string {
+    if (this.stopReason === 'timeout') {
+      const seconds = Number(((this.spec.timeoutMs ?? this.ctx.defaultTimeoutMs) / 1000).toFixed(1));
+      return `ERROR! the run was stopped after ${seconds} s: it timed out (${this.spec.timeoutMs === undefined ? 'RUNNER_TIMEOUT' : 'timeout of the run'})`;
+    }
+    return 'ERROR! the run was canceled';
   }
 
   /** Last resort after a cancel or on exit: nothing of this run may outlive it. */

@@ -9,7 +9,7 @@ import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../job
 import { DetailResponse, RunResponse, ValidationErrorResponse } from '../schemas/common.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
-const FAILURE_LINE = /fatal:|FAILED/;
+const FAILURE_LINE = /fatal:|FAILED|^ERROR!/;
 
 /**
  * `{rc, result}` or `{rc, log_multiline}` from a finished run, per the route's output rule.

@@ -146,6 +146,7 @@ describe('engine: timeout, cancellation, queue', () => {
     const r = await testEngine().run({ playbook: fixturePlaybook('sleep'), inventory, limit: 'testhost', timeoutMs: 1500, extravars: { sleep_seconds: Number(marker) } });
     expect(r.status).toBe('timeout');
     expect(r.rc).toBe(254);
+    expect(logLines(r.events).at(-1)).toBe('ERROR! the run was stopped after 1.5 s: it timed out (timeout of the run)');
     expect(r.durationMs).toBeLessThan(15_000);
     await waitFor(() => processesMatching(`sleep ${marker}`).length === 0, 5000);
   });
@@ -159,6 +160,7 @@ describe('engine: timeout, cancellation, queue', () => {
     run.cancel();
     const r = await run.done;
     expect(r.status).toBe('canceled');
+    expect(logLines(r.events).at(-1)).toBe('ERROR! the run was canceled');
     expect(processesMatching(`sleep ${marker}`)).toEqual([]);
     expect(processesMatching(run.id)).toEqual([]);
     expect(fs.readdirSync(tmp)).toEqual([]);

@@ -37,7 +37,11 @@ const vaultTag = {
 function reveal(value: unknown, password: string | null, what: string): unknown {
   if (value && typeof value === 'object' && '__vault__' in value) {
     if (!password) throw new CredentialsError(`${what} is vault-encrypted and no vault password is configured`);
-    return decryptVault(String((value as { __vault__: string }).__vault__), password).trim();
+    try {
+      return decryptVault(String((value as { __vault__: string }).__vault__), password).trim();
+    } catch (err) {
+      throw new CredentialsError(`cannot decrypt ${what}: ${(err as Error).message}`);
+    }
   }
   return value;
 }
@@ -75,7 +79,13 @@ export function loadProxmoxCredentials(src: CredentialSources): ProxmoxCredentia
     throw new CredentialsError(`cannot read ${inventoryFile}: ${(err as Error).message}`);
   }
   const hosts = proxmoxHosts(inventory);
-  const extra = src.vaultFile ? parseVarsFile(src.vaultFile, src.vaultPassword) : {};
+  let extra: Vars = {};
+  try {
+    if (src.vaultFile) extra = parseVarsFile(src.vaultFile, src.vaultPassword);
+  } catch (err) {
+    if (err instanceof CredentialsError) throw err;
+    throw new CredentialsError(`cannot read ${src.vaultFile}: ${(err as Error).message}`);
+  }
   const chosen = hosts.find(([, v]) => Boolean(v.proxmox_api_host) || Boolean(extra.proxmox_api_host));
   if (!chosen && !extra.proxmox_api_host) throw new CredentialsError('Proxmox credentials not found in backend inventory');
   const vars: Vars = { ...(chosen?.[1] ?? {}), ...extra };

@@ -63,6 +63,11 @@ describe('Proxmox credentials from the inventory and the vault file', () => {
     const c = loadProxmoxCredentials({ inventoryDir: dir, vaultFile: vf, vaultPassword: password });
     expect(c.apiHost).toBe('127.0.0.1:9443');
     expect(c.tokenSecret).toBe('from-vault');
+    // A wrong password: a CredentialsError naming what could not be decrypted (the routes answer it).
+    expect(() => loadProxmoxCredentials({ inventoryDir: dir, vaultFile: vf, vaultPassword: 'wrong' })).toThrow(CredentialsError);
+    expect(() => loadProxmoxCredentials({ inventoryDir: dir, vaultFile: null, vaultPassword: 'wrong' })).toThrow(/cannot decrypt proxmox_api_token_secret: vault password does not decrypt/);
+    fs.writeFileSync(path.join(dir, 'hosts.yml'), inventoryWith('proxmox_api_host: 10.9.9.9:8006'));
+    expect(() => loadProxmoxCredentials({ inventoryDir: dir, vaultFile: vf, vaultPassword: 'wrong' })).toThrow(`cannot read ${vf}: vault password does not decrypt`);
   });
 
   it('says so when there are no credentials', () => {

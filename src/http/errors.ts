@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import { ApiError } from '../errors.js';
+import { Redactor, secretValuesOf } from '../jobs/redact.js';
 import { toDetail, type DetailItem } from './validation.js';
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
@@ -37,7 +38,9 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
 
   const logValidation = (req: FastifyRequest, detail: DetailItem[]) => {
     if (opts.debug) {
-      req.log.error({ method: req.method, path: req.url, query: req.query, body: req.body, errors: detail }, 'request validation failed');
+      // The refused body may hold a password: secret-named keys (and their values anywhere) are redacted.
+      const r = new Redactor(secretValuesOf([req.body, req.query]));
+      req.log.error({ method: req.method, path: r.text(req.url), query: r.value(req.query), body: r.value(req.body), errors: r.value(detail) }, 'request validation failed');
     } else {
       req.log.info({ errors: detail.length }, 'request validation failed');
     }

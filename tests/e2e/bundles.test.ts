@@ -26,6 +26,18 @@ describe('generic runners', () => {
     expect(s.guest(8001)).toMatchObject({ status: 'running' });
     expect(s.config(8001).name).toBe('debug-vm-01');
   });
+
+  const body = { proxmox_node: 'px-testing', hosts: 'px-testing' };
+  it('run_scenario_nested reaches a nested scenario by plain path segments: debug_scenario/teardown removes the lab', { timeout: 240_000 }, async () => {
+    await s.ok('run_scenario_nested', body, '/v0/admin/run/scenarios/debug_scenario/teardown/run');
+    expect(s.guest(8001)).toBeUndefined();
+  });
+
+  it('run_bundle_nested reaches a nested bundle by plain path segments', async () => {
+    const before = s.guest(3001)!.snapshots.length;
+    await s.ok('run_bundle_nested', body, '/v0/admin/run/bundles/core/proxmox/configure/default/vms/snapshot/create-vms-student/run');
+    expect(s.guest(3001)!.snapshots.length).toBe(before + 1);
+  });
 });
 
 describe('mass operations act on exactly the VMs given', () => {

@@ -13,14 +13,15 @@ import { extractResult, logLines } from '../../src/engine/extract.js';
 import { resolveCatalogPlaybook } from '../../src/engine/names.js';
 import { bundleRoutes } from '../../src/routes/bundles.js';
 import type { Body, RouteContext } from '../../src/routes/types.js';
+import { callOperation } from '../e2e/stack.js';
 import { silentLog, testConfig } from '../helpers.js';
 
 /**
  * The Ubuntu guest bundles (catalog/bundles/core/linux/ubuntu/...) and the ping bundle, run for real
  * through the Engine (ansible-runner) against a disposable Debian bookworm chroot reached with
- * Ansible's community.general.chroot connection. Each bundle is run by an HTTP request to its API
- * route (the service's own app, its validation, route plan and job handling); the run the request
- * started is then read from the engine for the checks that need its events.
+ * Ansible's community.general.chroot connection. Each bundle is run through its curl_utils script
+ * against the service listening on a port (HTTP, validation, route plan, job handling); the run
+ * the request started is then read from the engine for the checks that need its events.
  *
  * The chroot comes from tests/catalog/target/debian-chroot.sh: built once with debootstrap and
  * cached as a tarball (first run: one to two minutes more; needs root, the Debian package debootstrap
@@ -50,6 +51,7 @@ let root: string;
 let rootB: string;
 let engine: RecordingEngine;
 let app: FastifyInstance;
+let base: string;
 let ctx: RouteContext;
 let inventory: string;
 const timings: string[] = [];
@@ -170,19 +172,19 @@ async function run(label: string, spec: RunSpec): Promise<RunResult> {
 }
 
 /**
- * POSTs the bundle's route and returns the run it started; the HTTP answer must match that run
- * (200 and rc 0, or 500 and the run's rc).
+ * Calls the bundle's route through its curl script and returns the run the request started; the
+ * HTTP answer must match that run (200 and rc 0, or 500 and the run's rc).
  */
 async function runBundle(name: string, body: Body): Promise<RunResult> {
   const t0 = Date.now();
-  const res = await app.inject({ method: 'POST', url: UBUNTU_URL + name, payload: body });
+  const res = await callOperation(base, route(name).operationId, body);
   const started = engine.runs.find((r) => !claimed.has(r) && r.createdAt >= t0 && r.spec.label === `bundle:${name}` && r.spec.limit === body.hosts);
-  expect(started, `${name}: no run started; HTTP ${res.statusCode} ${res.body.slice(0, 500)}`).toBeDefined();
+  expect(started, `${name}: no run started; HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`).toBeDefined();
   claimed.add(started!);
   const r = await started!.done;
   timings.push(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  expect(res.statusCode, res.body.slice(-800)).toBe(r.rc === 0 ? 200 : 500);
-  expect(res.json().rc).toBe(r.rc);
+  expect(res.status, JSON.stringify(res.body).slice(-800)).toBe(r.rc === 0 ? 200 : 500);
+  expect(res.body.rc).toBe(r.rc);
   return r;
 }
 
@@ -268,6 +270,7 @@ beforeAll(async () => {
   engine = new RecordingEngine({ config, vaultPasswordFile: null, log: silentLog });
   ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')) };
   app = await createApp(config, { logger: false, engine });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
   chainB = startChainB();
 }, 600_000);
 

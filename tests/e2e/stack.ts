@@ -22,6 +22,36 @@ export interface Answer {
   body: any;
 }
 
+/**
+ * Calls an operation of the service at `base` by its operationId: its curl script with the
+ * documented example, or with `body` when given; `url` (a concrete URL for the runner routes) goes
+ * through fetch instead.
+ */
+export async function callOperation(base: string, operationId: string, body?: unknown, url?: string): Promise<Answer> {
+  const def = routeTable.find((d) => d.operationId === operationId);
+  if (!def) throw new Error(`no operation ${operationId}`);
+  const script = path.join(CURL_UTILS, `${operationId}.sh`);
+  if (url === undefined && fs.existsSync(script)) {
+    const args = body === undefined ? [] : [JSON.stringify(body)];
+    const out = await run('/bin/bash', [script, ...args], {
+      env: { PATH: '/usr/bin:/bin', R42_API_URL: base, R42_CURL_WRITE_OUT: '\\n%{http_code}' },
+      maxBuffer: 64 << 20,
+    }).catch((err: { stdout?: string; code?: number; stderr?: string }) => {
+      if (err.code === 22 && err.stdout) return { stdout: err.stdout }; // --fail-with-body: HTTP >= 400
+      throw new Error(`${operationId}.sh failed: ${err.stderr ?? err.code}`);
+    });
+    const text = out.stdout.trimEnd();
+    const nl = text.lastIndexOf('\n');
+    return { status: Number(text.slice(nl + 1)), body: JSON.parse(text.slice(0, nl)) };
+  }
+  const r = await fetch(`${base}${url ?? def.url}`, {
+    method: def.method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
 /** `hostVars`: variables of the Proxmox host in the inventory (e.g. VM_IDS narrowing a bundle's VM set). */
 export async function startStack(opts: { hostVars?: Record<string, unknown> } = {}) {
   const sim = await startSimulator({ port: 0 });
@@ -30,34 +60,7 @@ export async function startStack(opts: { hostVars?: Record<string, unknown> } = 
   const app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: inventoryDir }), { logger: false });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  /**
-   * Calls an operation by its operationId: its curl script with the documented example, or with
-   * `body` when given; `url` (a concrete URL for the runner routes) goes through fetch instead.
-   */
-  async function op(operationId: string, body?: unknown, url?: string): Promise<Answer> {
-    const def = routeTable.find((d) => d.operationId === operationId);
-    if (!def) throw new Error(`no operation ${operationId}`);
-    const script = path.join(CURL_UTILS, `${operationId}.sh`);
-    if (url === undefined && fs.existsSync(script)) {
-      const args = body === undefined ? [] : [JSON.stringify(body)];
-      const out = await run('/bin/bash', [script, ...args], {
-        env: { PATH: '/usr/bin:/bin', R42_API_URL: base, R42_CURL_WRITE_OUT: '\\n%{http_code}' },
-        maxBuffer: 64 << 20,
-      }).catch((err: { stdout?: string; code?: number; stderr?: string }) => {
-        if (err.code === 22 && err.stdout) return { stdout: err.stdout }; // --fail-with-body: HTTP >= 400
-        throw new Error(`${operationId}.sh failed: ${err.stderr ?? err.code}`);
-      });
-      const text = out.stdout.trimEnd();
-      const nl = text.lastIndexOf('\n');
-      return { status: Number(text.slice(nl + 1)), body: JSON.parse(text.slice(0, nl)) };
-    }
-    const r = await fetch(`${base}${url ?? def.url}`, {
-      method: def.method,
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: r.status, body: await r.json() };
-  }
+  const op = (operationId: string, body?: unknown, url?: string) => callOperation(base, operationId, body, url);
 
   /** An operation that must succeed: HTTP 200, rc 0; returns the first published value. */
   async function ok(operationId: string, body?: unknown, url?: string): Promise<any> {

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +79,30 @@ describe('ansible-playbook --syntax-check', () => {
     const checked = [...r.stdout.matchAll(/^playbook: (.+)$/gm)].map((m) => path.resolve(REPO_ROOT, m[1]!.trim()));
     expect(checked.sort()).toEqual([...playbooks].sort());
   }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('ansible-lint', () => {
+  // The whole Ansible side (roles/, playbooks/, catalog/) under the root .ansible-lint (production
+  // profile, offline). Its only exceptions are per-line `# noqa: var-naming` on the upper-case
+  // variables of the guest roles (the API's and the original bundles' names).
+  it('passes at the repository root with the production profile (roles, playbooks, catalog)', async () => {
+    // As on the command line: no ANSIBLE_* setting of the engine's (ansible-lint runs
+    // `ansible-playbook -i localhost, --syntax-check`, which needs the host_list inventory plugin).
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANSIBLE_')));
+    Object.assign(env, { PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}`, ANSIBLE_ROLES_PATH: path.join(REPO_ROOT, 'roles'), ANSIBLE_NOCOLOR: '1' });
+    const r = await promisify(execFile)('/usr/bin/ansible-lint', ['--nocolor', '-p'], {
+      cwd: REPO_ROOT, env, timeout: 180_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8',
+    }).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code?: number | string; signal?: string; stdout?: string; stderr?: string }) =>
+        ({ code: e.code ?? e.signal ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    if (r.code !== 0) expect.fail(`ansible-lint exited with ${r.code}:\n${r.stdout}\n${r.stderr.slice(-4000)}`);
+    const files = Number(/Passed with production profile: 0 failure\(s\), 0 warning\(s\) on (\d+) files/.exec(r.stderr)?.[1]);
+    // Every YAML file of the three trees is linted (the count also has role directories and the like).
+    const yaml = [CATALOG, PLAYBOOKS, path.join(REPO_ROOT, 'roles')].flatMap(yamlFiles);
+    expect(files, r.stderr.slice(-2000)).toBeGreaterThanOrEqual(yaml.length);
+  }, 200_000);
 });
 
 // ---------------------------------------------------------------------------------------------

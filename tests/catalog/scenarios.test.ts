@@ -13,8 +13,8 @@ import { silentLog, simulatorInventory, testConfig } from '../helpers.js';
  * The scenarios of catalog/scenarios, run for real (ansible-runner through the Engine) against the
  * Proxmox simulator, each through the API's scenario route (POST /v0/admin/run/scenarios/<name>/run,
  * the route's own plan): mini_lab (two VMs from templates: clone, tag, cloud-init, VM network,
- * firewall aliases and rules, start, baseline snapshot) and debug_scenario (one VM), then their
- * teardown scenarios. The two labs use disjoint VMs and are built side by side.
+ * firewall aliases and rules, start, baseline snapshot), then its teardown scenario.
+ * debug_scenario and its teardown are built through the HTTP API in tests/e2e/bundles.test.ts.
  */
 
 const NODE = 'px-testing';
@@ -22,7 +22,6 @@ const TRAINEE_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITrainee+/Key bob@range
 const SLOW = 400_000;
 const ATTACKER = 5101;
 const TARGET = 5102;
-const DEBUG_VM = 8001;
 
 let sim: Simulator;
 let engine: Engine;
@@ -70,13 +69,12 @@ afterAll(async () => {
 
 describe('building the labs', () => {
   let lab: RunResult;
-  let debug: RunResult;
   let again: RunResult;
   let guestsBefore: number[];
 
   beforeAll(async () => {
     guestsBefore = sim.state.guests.map((g) => g.vmid).sort();
-    [lab, debug] = await Promise.all([scenario('mini_lab'), scenario('debug_scenario')]);
+    lab = await scenario('mini_lab');
     again = await scenario('mini_lab');
   }, SLOW);
 
@@ -124,36 +122,24 @@ describe('building the labs', () => {
     expect(published(again, 'vm_clone')).toEqual([]);
   });
 
-  it('debug_scenario: one VM from template 9221 with DHCP on vmbr0, tagged debug, running; its guest play is skipped', () => {
-    expectOk(debug);
-    const g = mustGuest(DEBUG_VM);
-    expect(g.config).toMatchObject({ name: 'debug-vm-01', tags: 'debug', ipconfig0: 'ip=dhcp', ciuser: 'alice' });
-    expect(String(g.config.net0)).toContain('bridge=vmbr0');
-    expect(g.status).toBe('running');
-    expect(log(debug)).toMatch(/skipping: no hosts matched/);
-  });
-
   it('nothing else was created', () => {
-    expect(sim.state.guests.map((g) => g.vmid).sort()).toEqual([...guestsBefore, ATTACKER, TARGET, DEBUG_VM].sort());
+    expect(sim.state.guests.map((g) => g.vmid).sort()).toEqual([...guestsBefore, ATTACKER, TARGET].sort());
   });
 });
 
 describe('tearing the labs down', () => {
   let lab: RunResult;
-  let debug: RunResult;
   let guestsBefore: number[];
 
   beforeAll(async () => {
     guestsBefore = sim.state.guests.map((g) => g.vmid);
-    [lab, debug] = await Promise.all([scenario('mini_lab/teardown'), scenario('debug_scenario/teardown')]);
+    lab = await scenario('mini_lab/teardown');
   }, SLOW);
 
-  it('mini_lab/teardown and debug_scenario/teardown: the lab VMs are stopped and deleted, nothing else', () => {
+  it('mini_lab/teardown: the lab VMs are stopped and deleted, nothing else', () => {
     expectOk(lab);
-    expectOk(debug);
     expect(published(lab, 'vm_stop_force').map((s) => s.vm_id)).toEqual([ATTACKER, TARGET]);
     expect(published(lab, 'vm_delete').map((s) => [s.vm_id, s.vm_name])).toEqual([[ATTACKER, 'mini-lab-attacker'], [TARGET, 'mini-lab-target']]);
-    expect(published(debug, 'vm_delete')).toMatchObject([{ vm_id: DEBUG_VM, vm_name: 'debug-vm-01' }]);
-    expect(sim.state.guests.map((g) => g.vmid).sort()).toEqual(guestsBefore.filter((id) => ![ATTACKER, TARGET, DEBUG_VM].includes(id)).sort());
+    expect(sim.state.guests.map((g) => g.vmid).sort()).toEqual(guestsBefore.filter((id) => ![ATTACKER, TARGET].includes(id)).sort());
   });
 });

@@ -21,16 +21,24 @@ describe('generic runners', () => {
   });
 
   it('run_scenario builds the debug_scenario lab (mini_lab is run by tests/catalog)', { timeout: 240_000 }, async () => {
+    const vmsBefore = s.sim.state.guests.length;
     const a = await s.op('run_scenario');
     expect(a.status, JSON.stringify(a.body).slice(-1500)).toBe(200);
+    // one VM from template 9221 with DHCP on vmbr0, tagged debug, running; its guest play skipped
     expect(s.guest(8001)).toMatchObject({ status: 'running' });
-    expect(s.config(8001).name).toBe('debug-vm-01');
+    expect(s.config(8001)).toMatchObject({ name: 'debug-vm-01', tags: 'debug', ipconfig0: 'ip=dhcp', ciuser: 'alice' });
+    expect(String(s.config(8001).net0)).toContain('bridge=vmbr0');
+    expect(String(s.config(8001).scsi0)).toMatch(/^local-lvm:vm-8001-disk-0/); // its own disk
+    expect(a.body.log_multiline.join('\n')).toMatch(/skipping: no hosts matched/);
+    expect(s.sim.state.guests.length).toBe(vmsBefore + 1);
   });
 
   const body = { proxmox_node: 'px-testing', hosts: 'px-testing' };
   it('run_scenario_nested reaches a nested scenario by plain path segments: debug_scenario/teardown removes the lab', { timeout: 240_000 }, async () => {
+    const vmsBefore = s.sim.state.guests.length;
     await s.ok('run_scenario_nested', body, '/v0/admin/run/scenarios/debug_scenario/teardown/run');
     expect(s.guest(8001)).toBeUndefined();
+    expect(s.sim.state.guests.length).toBe(vmsBefore - 1); // nothing else
   });
 
   it('run_bundle_nested reaches a nested bundle by plain path segments', async () => {

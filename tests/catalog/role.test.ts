@@ -547,12 +547,11 @@ describe('firewall', () => {
   it('vm_fw_pos: the new rule (added on top by Proxmox) is moved with moveto = pos + 1', () => {
     // pve-firewall's update_rule re-inserts the rule *before* the one at index <moveto> (counted
     // with the rule still in place), so moving it down from 0 to position p takes moveto = p + 1.
+    // Only one move: the rules created without vm_fw_pos (or with 0) stay where Proxmox puts them.
     expect(requests('PUT', '/qemu/3001/firewall/rules/0').map((q) => q.params.moveto)).toEqual([2]);
   });
 
-  // Known simulator deviation (see the catalog report): it puts a moved rule at index <moveto>
-  // itself, so this assertion fails there. Flip it.fails to it once the simulator follows PVE.
-  it.fails('vm_fw_pos: the rule ends at that position (simulator deviation: moveto semantics)', () => {
+  it('vm_fw_pos: the rule ends at that position (the simulator moves rules as pve-firewall does)', () => {
     expect(mustGuest(3001).firewall.rules.map((x) => x.comment)).toEqual(['B', 'C', 'A']);
   });
 

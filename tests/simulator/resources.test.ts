@@ -67,7 +67,7 @@ describe('firewall', () => {
     let list = await data<Record<string, unknown>[]>(api.get(rules));
     expect(list.map((r) => [r.pos, r.action, r.enable])).toEqual([[0, 'DROP', 0], [1, 'ACCEPT', 1]]);
     expect(list[0]!.digest).toBe(list[1]!.digest);
-    await data(api.put(`${rules}/0`, { moveto: 1 }));
+    await data(api.put(`${rules}/0`, { moveto: 2 }));
     list = await data<Record<string, unknown>[]>(api.get(rules));
     expect(list.map((r) => r.action)).toEqual(['ACCEPT', 'DROP']);
     await data(api.del(`${rules}/0`));
@@ -77,6 +77,32 @@ describe('firewall', () => {
     expect([gone.status, gone.reason]).toEqual([500, 'no rule at position 7']);
     const stale = await api.post(rules, { type: 'in', action: 'ACCEPT', digest: 'f'.repeat(40) });
     expect(stale.status).toBe(500);
+  });
+
+  it('moves a rule as pve-firewall does: before the rule at <moveto> (moveto - 1 when moving down)', async () => {
+    const rules = `${N}/qemu/4000/firewall/rules`;
+    for (const c of ['E', 'D', 'C', 'B', 'A']) await data(api.post(rules, { type: 'in', action: 'ACCEPT', comment: c }));
+    const order = async () => (await data<Record<string, unknown>[]>(api.get(rules))).map((r) => r.comment).join('');
+    expect(await order()).toBe('ABCDE');
+    // down: A (0) goes before D (3), so it ends at 2
+    await data(api.put(`${rules}/0`, { moveto: 3, comment: 'ignored' }));
+    expect(await order()).toBe('BCADE');
+    // up: D (3) goes before B (0), so it ends at 0
+    await data(api.put(`${rules}/3`, { moveto: 0 }));
+    expect(await order()).toBe('DBCAE');
+    // moveto at or past the end appends
+    await data(api.put(`${rules}/0`, { moveto: 5 }));
+    expect(await order()).toBe('BCAED');
+    await data(api.put(`${rules}/1`, { moveto: 99 }));
+    expect(await order()).toBe('BAEDC');
+    // one step down is no move at all (the rule goes back before its old neighbour)
+    await data(api.put(`${rules}/1`, { moveto: 2 }));
+    expect(await order()).toBe('BAEDC');
+    // moveto equal to pos is an ordinary update, the other arguments apply
+    await data(api.put(`${rules}/1`, { moveto: 1, comment: 'a' }));
+    expect(await order()).toBe('BaEDC');
+    const gone = await api.put(`${rules}/5`, { moveto: 0 });
+    expect([gone.status, gone.reason]).toEqual([500, 'no rule at position 5']);
   });
 
   it('keeps aliases unique case-insensitively', async () => {

@@ -73,9 +73,14 @@ function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, w
     const pos = num(ctx.params, 'pos')!;
     const r = rule(s, pos);
     const moveto = num(ctx.params, 'moveto');
-    if (moveto !== undefined) {
+    if (moveto !== undefined && moveto !== pos) {
+      // pve-firewall's update_rule: the rule is re-inserted *before* the rule that was at index
+      // <moveto> (counted with the moved rule still in place), or appended when <moveto> is past
+      // the end. Moving up it lands at <moveto>, moving down at <moveto> - 1. Other arguments are
+      // ignored; moveto equal to pos is an ordinary update.
+      const target = s.rules[moveto];
       s.rules.splice(pos, 1);
-      s.rules.splice(Math.min(moveto, s.rules.length), 0, r);
+      s.rules.splice(target ? s.rules.indexOf(target) : s.rules.length, 0, r);
       return null;
     }
     for (const k of RULE_FIELDS) {

@@ -126,6 +126,16 @@ describe('firewall', () => {
   });
 });
 
+describe('cluster options', () => {
+  it('takes a tag-style with a color-map (a (?^i:…) pattern in the schema) and refuses a bad one', async () => {
+    const style = 'shape=dense,color-map=prod:ff0000;Web-1:00FF00:000000';
+    await data(api.put('/cluster/options', { 'tag-style': style }));
+    expect(await data(api.get('/cluster/options'))).toMatchObject({ 'tag-style': style });
+    const bad = await api.put('/cluster/options', { 'tag-style': 'color-map=prod!:ff0000' }, { encoding: 'json' });
+    expect([bad.status, bad.body!.errors]).toEqual([400, { 'tag-style': 'invalid format - format error\ntag-style.color-map: value does not match the regex pattern\n' }]);
+  });
+});
+
 describe('node network', () => {
   it('stages edits with a diff in `changes` until PUT applies them', async () => {
     await data(api.post(`${N}/network`, { iface: 'vmbr150', type: 'bridge', cidr: '192.168.150.1/24', autostart: 1 }));

@@ -212,6 +212,52 @@ describe('validateParams: messages of pve-common JSONSchema.pm (fidelity.md §2.
     expect(perlPatternMatches('[a-z]+', 'abc\n\n')).toBe(false);
   });
 
+  it('translates Perl inline modifiers: (?^flags:…), (?flags-flags:…) and (?flags)', () => {
+    expect(translatePerlRegex('(?i:ab)c')).toBe('(?:[aA][bB])c');
+    expect(perlPatternMatches('(?i:ab)c', 'ABc')).toBe(true);
+    expect(perlPatternMatches('(?i:ab)c', 'ABC')).toBe(false);
+    // (?flags) runs to the end of its group; (?-i:…) switches it off again
+    expect(perlPatternMatches('(?i)ab(?-i:c)d', 'ABcD')).toBe(true);
+    expect(perlPatternMatches('(?i)ab(?-i:c)d', 'ABCD')).toBe(false);
+    // (?^:…) resets to the defaults, even inside a case-insensitive group
+    expect(perlPatternMatches('(?i:a(?^:b))', 'Ab')).toBe(true);
+    expect(perlPatternMatches('(?i:a(?^:b))', 'AB')).toBe(false);
+    expect(perlPatternMatches('(?s:a.b)', 'a\nb')).toBe(true);
+    expect(perlPatternMatches('a.b', 'a\nb')).toBe(false);
+  });
+
+  it('compiles every pattern of the schema (pve-api.json), property-string keys included', () => {
+    const patterns = new Set<string>();
+    (function walk(o: unknown) {
+      if (Array.isArray(o)) o.forEach(walk);
+      else if (o !== null && typeof o === 'object') {
+        for (const [k, v] of Object.entries(o)) {
+          if (k === 'pattern' && typeof v === 'string') patterns.add(v);
+          else walk(v);
+        }
+      }
+    })(JSON.parse(fs.readFileSync(SPEC_FILE, 'utf8')));
+    expect(patterns.size).toBeGreaterThan(50);
+    expect([...patterns].some((p) => p.includes('(?^i:'))).toBe(true);
+    const broken = [...patterns].filter((p) => {
+      try {
+        new RegExp(`^${translatePerlRegex(p)}$`);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('checks the (?^i:…) color-map of tag-style (PUT /cluster/options)', () => {
+    const options = spec.method('PUT', '/cluster/options')!;
+    expect(errorsOf({ 'tag-style': 'shape=dense,color-map=prod:ff0000;Web-1:00FF00:000000' }, options)).toBeNull();
+    expect(errorsOf({ 'tag-style': 'color-map=prod:ff00zz' }, options)).toEqual({
+      'tag-style': 'invalid format - format error\ntag-style.color-map: value does not match the regex pattern\n',
+    });
+  });
+
   it('reports `requires` on the required key, and joins two messages for one key with a literal \\n', () => {
     expect(errorsOf({ node: 'pve', vmid: 100, force: 1 }, config)).toEqual({ delete: "missing property - 'force' requires this property" });
     expect(errorsOf({ node: 'pve', vmid: 100, force: 1, delete: 'net1' }, config)).toBeNull();

@@ -302,14 +302,23 @@ function caseFoldClass(body: string): string {
 }
 
 /**
- * Translates a Perl regex (as the schema dump spells it) to JavaScript: `(?^:…)` and `(?^i:…)`
- * groups (the latter case-folded by hand: Node 20 has no inline modifiers), `{,n}` quantifiers, and
- * `$`, which in Perl also matches before a final newline.
+ * Perl's inline modifiers: `(?^flags:…)` (defaults, then flags: how Perl stringifies a `qr//`,
+ * hence the schema dump's `(?^i:…)`), `(?flags-flags:…)` (added to / removed from the enclosing
+ * ones) and the group-less `(?flags)` / `(?^flags)` (to the end of the enclosing group).
+ */
+const PERL_MODIFIERS = /^\(\?(\^?)([a-z]*)(?:-([a-z]*))?([:)])/;
+
+/**
+ * Translates a Perl regex (as the schema dump spells it) to JavaScript: inline modifier groups
+ * (`(?^i:…)`, `(?i:…)`, `(?i)`…; `i` is case-folded by hand since Node 20 has no inline
+ * modifiers, `s` makes `.` match a newline, the others change nothing the schema's patterns use),
+ * `{,n}` quantifiers, and `$`, which in Perl also matches before a final newline.
  */
 export function translatePerlRegex(src: string): string {
   let out = '';
-  const stack: boolean[] = [];
+  const stack: [boolean, boolean][] = [];
   let ci = false;
+  let dotall = false;
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
     if (c === '\\') {
@@ -325,23 +334,31 @@ export function translatePerlRegex(src: string): string {
       out += `[${negated ? '^' : ''}${ci ? caseFoldClass(body) : body}]`;
       i = j;
     } else if (c === '(') {
-      stack.push(ci);
-      const flags = /^\(\?\^([a-z]*):/.exec(src.slice(i));
-      if (flags) {
-        ci = flags[1]!.includes('i');
-        out += '(?:';
-        i += flags[0].length - 1;
+      const m = PERL_MODIFIERS.exec(src.slice(i));
+      if (m && (m[1] || m[2] || m[3] !== undefined || m[4] === ')')) {
+        const [, caret, on = '', off = '', end] = m;
+        const apply = (flag: string, current: boolean) => (caret ? on.includes(flag) : (current || on.includes(flag)) && !off.includes(flag));
+        if (end === ':') {
+          stack.push([ci, dotall]);
+          out += '(?:';
+        }
+        ci = apply('i', ci);
+        dotall = apply('s', dotall);
+        i += m[0].length - 1;
       } else {
+        stack.push([ci, dotall]);
         out += c;
       }
     } else if (c === ')') {
-      ci = stack.pop() ?? false;
+      [ci, dotall] = stack.pop() ?? [false, false];
       out += c;
     } else if (c === '{' && /^\{,\d+\}/.test(src.slice(i))) {
       out += '{0,';
       i++;
     } else if (c === '$') {
       out += '(?=\\n?$)';
+    } else if (c === '.' && dotall) {
+      out += '[\\s\\S]';
     } else if (ci && isLetter(c)) {
       out += `[${c}${swapCase(c)}]`;
     } else {

@@ -7,15 +7,15 @@ import { metric, startServiceProcess, type ServiceProcess } from './service-proc
 
 /**
  * A short load test on loopback (autocannon) against the service as its own process, with the
- * simulator: cheap routes (the OpenAPI document, /healthz, a 422) at 150 requests/s while waves of
+ * simulator: cheap routes (the OpenAPI document, /healthz, a 422) at 100 requests/s while waves of
  * playbook requests (VM list, ping: real runs) overflow a queue of 1 running + 2 waiting; before it, a
  * short soak: sequential runs of the cheapest playbook. The long forms are in bench/soak.ts.
- * Cost: 15 real runs (one at a time), about 20 s.
+ * Cost: 13 real runs (one at a time): about 20 s on this 2-core machine when it is otherwise idle.
  */
 
 const WAVES = 2;
 const WAVE_SIZE = 10;
-const SOAK_RUNS = 8;
+const SOAK_RUNS = 6;
 let sim: Simulator;
 let svc: ServiceProcess;
 let inventoryDir: string;
@@ -69,7 +69,7 @@ describe('soak (short form; bench/soak.ts runs 1,000)', () => {
 });
 
 describe('load', () => {
-  it('cheap routes at 150 requests/s while playbook requests overflow the queue: 503 + Retry-After, every accepted request ran, memory back near its baseline', async () => {
+  it('cheap routes at 100 requests/s while playbook requests overflow the queue: 503 + Retry-After, every accepted request ran, memory back near its baseline', async () => {
     // Warmed up by the soak above (runs, the job database); the cheap routes once, then the baseline.
     await autocannon({ url: svc.base, connections: 4, duration: 1, requests: [{ path: '/docs/openapi.json' }, { path: '/healthz' }] });
     await svc.idle();
@@ -84,7 +84,7 @@ describe('load', () => {
     // Rate-limited: at full speed the 1 MiB OpenAPI document alone takes a core, and the runs
     // (CPU-bound, on a 2-core machine) would crawl.
     const background = autocannon({
-      url: svc.base, connections: 6, overallRate: 150, duration: 60, timeout: 30,
+      url: svc.base, connections: 6, overallRate: 100, duration: 60, timeout: 30,
       requests: [
         { path: '/docs/openapi.json', onResponse: count('openapi') },
         { path: '/healthz', onResponse: count('healthz') },
@@ -130,7 +130,7 @@ describe('load', () => {
     expect(waves.every((r) => r.errors === 0 && r.timeouts === 0)).toBe(true);
     expect(bg.errors).toBe(0);
     expect(cheap).toEqual({ openapi: { 200: expect.any(Number) }, healthz: { 200: expect.any(Number) }, invalid: { 422: expect.any(Number) } });
-    expect(bg.requests.total).toBeGreaterThan(300);
+    expect(bg.requests.total).toBeGreaterThan(200);
 
     // Memory: garbage may not have been collected yet, so a tolerance rather than equality.
     await new Promise((r) => setTimeout(r, 500));

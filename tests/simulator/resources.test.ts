@@ -105,6 +105,37 @@ describe('firewall', () => {
     expect([gone.status, gone.reason]).toEqual([500, 'no rule at position 5']);
   });
 
+  it('resolves alias references in source/dest: name, guest/name, dc/name', async () => {
+    const rules = `${N}/qemu/4000/firewall/rules`;
+    await data(api.post(`${N}/qemu/4000/firewall/aliases`, { name: 'Office', cidr: '10.1.0.0/16' }));
+    await data(api.post('/cluster/firewall/aliases', { name: 'admins', cidr: '192.168.142.0/24' }));
+    for (const [source, dest] of [['office', 'admins'], ['guest/office', 'dc/ADMINS'], ['guest/Office', undefined], [undefined, 'dc/admins']]) {
+      await data(api.post(rules, { type: 'in', action: 'ACCEPT', source, dest }));
+    }
+    expect((await data<Record<string, unknown>[]>(api.get(rules))).map((r) => [r.source, r.dest])).toEqual([
+      [undefined, 'dc/admins'], ['guest/Office', undefined], ['guest/office', 'dc/ADMINS'], ['office', 'admins'],
+    ]);
+    // an alias only exists in its own scope
+    const wrongScope = await api.post(rules, { type: 'in', action: 'ACCEPT', source: 'dc/office', dest: 'guest/admins' });
+    expect([wrongScope.status, wrongScope.body!.errors]).toEqual([400, { source: "no such alias 'dc/office'", dest: "no such alias 'guest/admins'" }]);
+    const missing = await api.post(rules, { type: 'in', action: 'ACCEPT', source: 'nowhere' });
+    expect(missing.body!.errors).toEqual({ source: "no such alias 'nowhere'" });
+    // an update is checked as a whole, and a refused one changes nothing
+    const update = await api.put(`${rules}/3`, { dest: 'guest/nowhere', comment: 'x' });
+    expect(update.body!.errors).toEqual({ dest: "no such alias 'guest/nowhere'" });
+    expect(await data(api.get(`${rules}/3`))).toMatchObject({ source: 'office', dest: 'admins' });
+    // no guest aliases at datacenter or node level; dc/ works there
+    await data(api.post('/cluster/firewall/rules', { type: 'in', action: 'ACCEPT', source: 'dc/admins' }));
+    await data(api.post(`${N}/firewall/rules`, { type: 'in', action: 'ACCEPT', source: 'admins' }));
+    const guestAtNode = await api.post(`${N}/firewall/rules`, { type: 'in', action: 'ACCEPT', source: 'guest/admins' });
+    expect(guestAtNode.body!.errors).toEqual({ source: "no such alias 'guest/admins'" });
+    // IP sets may be scoped too (the simulator does not model IP sets: the reference is kept as is)
+    await data(api.post(rules, { type: 'in', action: 'ACCEPT', source: '+dc/blocked', dest: '+guest/local' }));
+    // other prefixes are no alias
+    const bad = await api.post(rules, { type: 'in', action: 'ACCEPT', source: 'node/office' });
+    expect(bad.body!.errors!.source).toMatch(/^invalid format - invalid IP address/);
+  });
+
   it('keeps aliases unique case-insensitively', async () => {
     const aliases = `${N}/qemu/4000/firewall/aliases`;
     await data(api.post(aliases, { name: 'office', cidr: '10.1.0.0/16', comment: 'HQ' }));

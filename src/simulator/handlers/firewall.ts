@@ -31,11 +31,45 @@ function rule(scope: Scope, pos: number): FirewallRule {
   return r;
 }
 
+/**
+ * An alias reference in a rule's source or dest: `name`, or scoped `dc/name` (a datacenter alias)
+ * or `guest/name` (an alias of the guest the rule belongs to). IP sets (`+name`, `+dc/name`,
+ * `+guest/name`) are not modelled by the simulator and pass unchecked.
+ */
+const ALIAS_REF = /^(?:(dc|guest)\/)?([A-Za-z][A-Za-z0-9\-_]+)$/;
+
+/**
+ * Where a rule's alias references resolve: the aliases of the rule's own guest (none at datacenter
+ * and node level) and the datacenter's.
+ */
+interface AliasScopes {
+  guest?: FirewallAlias[];
+  dc: FirewallAlias[];
+}
+
+/**
+ * `verify_rule`'s alias check (pve-firewall): an unscoped name is looked up in the guest's aliases,
+ * then the datacenter's; `guest/` and `dc/` only in that scope. Unknown → 400 `no such alias`.
+ */
+function checkAliasRefs(r: FirewallRule, scopes: AliasScopes): void {
+  const errors: Record<string, string> = {};
+  const has = (list: FirewallAlias[] | undefined, name: string) => !!list?.some((a) => a.name.toLowerCase() === name.toLowerCase());
+  for (const key of ['source', 'dest'] as const) {
+    const value = r[key];
+    const m = typeof value === 'string' ? ALIAS_REF.exec(value) : null;
+    if (!m) continue;
+    const [, scope, name] = m;
+    const found = (scope !== 'dc' && has(scopes.guest, name!)) || (scope !== 'guest' && has(scopes.dc, name!));
+    if (!found) errors[key] = `no such alias '${String(value)}'`;
+  }
+  if (Object.keys(errors).length > 0) throw paramError(errors);
+}
+
 function ruleView(r: FirewallRule, pos: number, digest: string) {
   return { ...r, pos, ipversion: String(r.source ?? r.dest ?? '').includes(':') ? 6 : undefined, digest };
 }
 
-function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, withAliases: boolean): void {
+function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, withAliases: boolean, aliasScopes: (ctx: Ctx) => AliasScopes): void {
   on('GET', `${base}/options`, (ctx) => {
     const s = scope(ctx);
     return { ...s.options, digest: digestOf(s.options) };
@@ -58,6 +92,7 @@ function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, w
     checkDigest(ctx, digestOf(s.rules));
     const r: FirewallRule = {};
     for (const k of RULE_FIELDS) if (ctx.params[k] !== undefined) r[k] = ctx.params[k] as Value;
+    checkAliasRefs(r, aliasScopes(ctx));
     r.enable ??= 0;
     s.rules.unshift(r); // PVE 8.4 always inserts at the top; `pos` is ignored on create
     return null;
@@ -83,13 +118,17 @@ function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, w
       s.rules.splice(target ? s.rules.indexOf(target) : s.rules.length, 0, r);
       return null;
     }
+    const next: FirewallRule = { ...r };
     for (const k of RULE_FIELDS) {
       const v = ctx.params[k];
       if (v === undefined) continue;
-      if (v === '' || v === '-') delete r[k];
-      else r[k] = v as Value;
+      if (v === '' || v === '-') delete next[k];
+      else next[k] = v as Value;
     }
-    for (const k of listParam(ctx.params.delete)) delete r[k];
+    for (const k of listParam(ctx.params.delete)) delete next[k];
+    checkAliasRefs(next, aliasScopes(ctx));
+    for (const k of Object.keys(r)) delete r[k];
+    Object.assign(r, next);
     return null;
   });
   on('DELETE', `${base}/rules/{pos}`, (ctx) => {
@@ -150,13 +189,15 @@ function registerScope(on: Register, base: string, scope: (ctx: Ctx) => Scope, w
 }
 
 export function registerFirewall(on: Register): void {
-  registerScope(on, '/cluster/firewall', (ctx) => ctx.cluster.state.firewall, true);
-  registerScope(on, '/nodes/{node}/firewall', (ctx) => ctx.cluster.node(str(ctx.params, 'node')!).firewall, false);
+  const dc = (ctx: Ctx) => ctx.cluster.state.firewall.aliases;
+  registerScope(on, '/cluster/firewall', (ctx) => ctx.cluster.state.firewall, true, (ctx) => ({ dc: dc(ctx) }));
+  registerScope(on, '/nodes/{node}/firewall', (ctx) => ctx.cluster.node(str(ctx.params, 'node')!).firewall, false, (ctx) => ({ dc: dc(ctx) }));
   for (const type of ['qemu', 'lxc'] as const) {
-    registerScope(on, `/nodes/{node}/${type}/{vmid}/firewall`, (ctx) => {
+    const guestFirewall = (ctx: Ctx) => {
       const node = str(ctx.params, 'node')!;
       ctx.cluster.node(node);
       return ctx.cluster.requireGuest(node, num(ctx.params, 'vmid')!, type).firewall;
-    }, true);
+    };
+    registerScope(on, `/nodes/{node}/${type}/{vmid}/firewall`, guestFirewall, true, (ctx) => ({ guest: guestFirewall(ctx).aliases, dc: dc(ctx) }));
   }
 }

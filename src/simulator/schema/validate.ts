@@ -528,10 +528,18 @@ const ipOrCidr: FormatCheck = (v) => {
   return 'value does not look like a valid IP address or CIDR network\n';
 };
 
-/** `parse_address_list` (pve-firewall): an ipset (`+name`), an alias, or IPs/CIDRs/one range. */
+/** An alias as a rule references it: `name`, or scoped `dc/name` / `guest/name` (PVE 8). */
+const SCOPED_IP_ALIAS = anchored('(?:(?:dc|guest)/)?([A-Za-z][A-Za-z0-9\\-_]+)');
+
+/**
+ * `parse_address_list` (pve-firewall): an ipset (`+name`, `+dc/name`, `+guest/name`), an alias
+ * (`name`, `dc/name`, `guest/name`), or IPs/CIDRs/one range. Whether the ipset or alias exists is
+ * checked by the rule handlers (`verify_rule`), not here.
+ */
 const fwAddrSpec: FormatCheck = (str) => {
-  if (/^\+\S+$/.test(str)) return str.length > 65 ? 'ipset name too long\n' : null;
-  if (IP_ALIAS.test(str)) return str.length > 64 ? 'alias name too long\n' : null;
+  if (/^\+\S+$/.test(str)) return str.replace(/^\+(?:dc|guest)\//, '+').length > 65 ? 'ipset name too long\n' : null;
+  const alias = SCOPED_IP_ALIAS.exec(str);
+  if (alias) return alias[1]!.length > 64 ? 'alias name too long\n' : null;
   const elements = str.split(',');
   while (elements.length && elements[elements.length - 1] === '') elements.pop();
   if (str !== elements.join(',')) return 'extraneous commas in list\n';

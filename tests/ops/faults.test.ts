@@ -102,7 +102,7 @@ describe.concurrent('Proxmox faults during real runs', () => {
     expect([sl!.status, sl!.body.rc]).toEqual([200, 0]);
     expect(sl!.body.result[0].length).toBeGreaterThan(3);
     expect(sl!.ms).toBeGreaterThanOrEqual(300);
-    for (const x of [e, r, o]) expect(x!.ms).toBeLessThan(15_000);
+    for (const x of [e, r, o]) expect(x!.ms).toBeLessThan(20_000); // ended on their own (rc 2), within RUNNER_TIMEOUT
     console.log([['500', e], ['reset', r], ['offline', o], ['latency 300 ms', sl]].map(([k, x]: any) => `${k}: ${x.status} in ${x.ms} ms ${x.body.error ?? ''}`).join('\n'));
 
     // Routes that read Proxmox themselves before running anything (the VM name of a delete): a 502

@@ -7,6 +7,7 @@ import { SqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import type { JobEvent, JobRecord, JobStore } from '../../src/jobs/types.js';
 import { testConfig, tempDir } from '../helpers.js';
 import { ConfigError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config/env.js';
 
 /** The JobStore contract, run against SQLite (the default) and the in-memory store. */
 
@@ -150,7 +151,8 @@ describe('configuration', () => {
     const dir = tempDir();
     const c = testConfig({ DATA_DIR: path.join(dir, 'new', 'data'), JOBS_STORE: 'memory', JOBS_RETENTION_DAYS: '7', JOBS_RETENTION_COUNT: '500', JOBS_LOCK_WAIT: '2.5', JOBS_HEARTBEAT_INTERVAL: '10' });
     expect(c.jobs).toEqual({ store: 'memory', dataDir: path.join(dir, 'new', 'data'), retentionMs: 7 * 86_400_000, retentionCount: 500, lockWaitMs: 2500, heartbeatMs: 10_000 });
-    expect(testConfig().jobs).toMatchObject({ store: 'sqlite', dataDir: path.resolve('data'), retentionMs: 30 * 86_400_000, retentionCount: 10_000, lockWaitMs: 30_000, heartbeatMs: 15_000 });
+    // The defaults (testConfig gives every test a DATA_DIR of its own; loadConfig does not).
+    expect(loadConfig({ PATH: process.env.PATH }).jobs).toMatchObject({ store: 'sqlite', dataDir: path.resolve('data'), retentionMs: 30 * 86_400_000, retentionCount: 10_000, lockWaitMs: 30_000, heartbeatMs: 15_000 });
     fs.writeFileSync(path.join(dir, 'file'), 'x');
     expect(() => testConfig({ DATA_DIR: path.join(dir, 'file') })).toThrow(ConfigError);
     expect(() => testConfig({ DATA_DIR: path.join(dir, 'file', 'below') })).toThrow('DATA_DIR');

@@ -18,8 +18,9 @@ summary=$(node -e '
   const fs = require("fs");
   let r = {};
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
-  // A suite that fails to load has no failed test of its own: count it too.
-  const failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0) + Number(process.argv[2]) + (r.numTotalTests === undefined ? 1 : 0);
+  // A file that fails to load has no failed test of its own: count it as one.
+  const unloaded = (r.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  const failed = (r.numFailedTests ?? 0) + unloaded + Number(process.argv[2]) + (r.numTotalTests === undefined ? 1 : 0);
   console.log(`${r.numPassedTests ?? 0} passed, ${failed} failed`);
 ' "$report" "$typecheck_failed")
 rm -f "$report"

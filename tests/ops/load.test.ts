@@ -10,7 +10,7 @@ import { metric, startServiceProcess, type ServiceProcess } from './service-proc
  * simulator: cheap routes (the OpenAPI document, /healthz, a 422) at 100 requests/s while waves of
  * playbook requests (VM list, ping: real runs) overflow a queue of 1 running + 2 waiting; before it, a
  * short soak: sequential runs of the cheapest playbook. The long forms are in bench/soak.ts.
- * Cost: 13 real runs (one at a time): about 20 s on this 2-core machine when it is otherwise idle.
+ * Cost: 13 real runs (one at a time): about 29 s on this 2-core machine when it is otherwise idle.
  */
 
 const WAVES = 2;

@@ -40,10 +40,10 @@ export default defineConfig({
     setupFiles: ['tests/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Ansible runs are CPU-bound (about one core-second each) on a 2-core machine, but many
-    // files also wait (task polls, timeouts, grace periods, load phases): three files at a time
-    // keep the two cores busy.
-    maxWorkers: 3,
+    // Ansible runs are CPU-bound (about one core-second each) on a 2-core machine: two files at a
+    // time. Three were measured (clean .ci/run, same commit otherwise): 551 s against 548 s, the
+    // waits of some files do not leave enough idle CPU to gain anything, only more contention.
+    maxWorkers: 2,
     fileParallelism: true,
     sequence: { sequencer: SlowFirstSequencer },
   },

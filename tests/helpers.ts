@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -83,4 +84,14 @@ export function simulatorInventory(sim: { apiHost: string; token: { user: string
     `              proxmox_api_token_secret: ${sim.token.secret}`, ...extra, '',
   ].join('\n'));
   return dir;
+}
+
+/** A TCP port free on the loopback interface right now (for a server started as its own process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,19 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
-import { FIXTURES, tempDir, waitFor } from '../helpers.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { FIXTURES, freePort, tempDir, waitFor } from '../helpers.js';
 
 function startServer(env: Record<string, string>) {
   // tsx by absolute path: the server runs from a scratch directory without node_modules.

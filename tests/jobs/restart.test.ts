@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { processesOfRun } from '../../src/jobs/owner.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { simulatorInventory, tempDir, waitFor } from '../helpers.js';
+import { freePort, simulatorInventory, tempDir, waitFor } from '../helpers.js';
 import { readSse, startJobsStack } from './stack.js';
 
 /**
@@ -15,15 +14,6 @@ import { readSse, startJobsStack } from './stack.js';
  * directory: the job is `lost`, never left running, and what its run left behind is gone. Also an
  * orderly shutdown with a job running and a client following it.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServer(env: Record<string, string>) {
   const port = await freePort();

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { listFiles, processesMatching, simulatorInventory, tempDir } from '../helpers.js';
-import { freePort, startServiceProcess, type ServiceProcess } from './service-process.js';
+import { freePort, listFiles, processesMatching, simulatorInventory, tempDir } from '../helpers.js';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 /**
  * Secrets never land anywhere the service writes: the service runs as its own process with known

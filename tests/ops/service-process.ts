@@ -1,23 +1,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '../../src/config/paths.js';
-import { tempDir } from '../helpers.js';
+import { freePort, tempDir } from '../helpers.js';
 
 /**
  * The service as its own process (`node --import tsx src/server.ts`), so its memory and file
  * descriptors can be read from /proc/<pid> while a test or a benchmark loads it from outside.
  * Used by tests/ops/load.test.ts, tests/ops/secrets.test.ts and bench/soak.ts.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `name{labels} value` lines of a Prometheus text page, summed by `name{labels}` prefix. */
 export function metric(page: string, prefix: string): number {

@@ -72,16 +72,24 @@ export async function waitFor(cond: () => boolean, timeoutMs = 20_000, stepMs = 
 
 /**
  * An inventory directory (hosts.yml) whose `proxmox` group points at a running simulator, with its
- * token; `extra` adds YAML lines under `range42_infrastructure.children` (e.g. guest groups).
+ * token; `extra` adds YAML lines under `range42_infrastructure.children` (e.g. guest groups);
+ * `hostVars` adds variables of the Proxmox host (e.g. VM_IDS, proxmox_api_timeout).
  */
-export function simulatorInventory(sim: { apiHost: string; token: { user: string; tokenId: string; secret: string } }, node = 'px-testing', extra: string[] = []): string {
+export function simulatorInventory(
+  sim: { apiHost: string; token: { user: string; tokenId: string; secret: string } },
+  node = 'px-testing',
+  extra: string[] = [],
+  hostVars: Record<string, unknown> = {},
+): string {
   const dir = tempDir('r42-inv-');
   fs.writeFileSync(path.join(dir, 'hosts.yml'), [
     'all:', '  children:', '    range42_infrastructure:', '      children:', '        proxmox:', '          hosts:', `            ${node}:`,
     '              ansible_connection: local', '              ansible_python_interpreter: /usr/bin/python3',
     `              proxmox_api_host: "${sim.apiHost}"`, `              proxmox_node: ${node}`,
     `              proxmox_api_user: ${sim.token.user}`, `              proxmox_api_token_id: ${sim.token.tokenId}`,
-    `              proxmox_api_token_secret: ${sim.token.secret}`, ...extra, '',
+    `              proxmox_api_token_secret: ${sim.token.secret}`,
+    ...Object.entries(hostVars).map(([k, v]) => `              ${k}: ${JSON.stringify(v)}`),
+    ...extra, '',
   ].join('\n'));
   return dir;
 }

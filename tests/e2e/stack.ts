@@ -55,8 +55,7 @@ export async function callOperation(base: string, operationId: string, body?: un
 /** `hostVars`: variables of the Proxmox host in the inventory (e.g. VM_IDS narrowing a bundle's VM set). */
 export async function startStack(opts: { hostVars?: Record<string, unknown> } = {}) {
   const sim = await startSimulator({ port: 0 });
-  const hostVarLines = Object.entries(opts.hostVars ?? {}).map(([k, v]) => `              ${k}: ${JSON.stringify(v)}`);
-  const inventoryDir = simulatorInventory(sim, 'px-testing', hostVarLines);
+  const inventoryDir = simulatorInventory(sim, 'px-testing', [], opts.hostVars);
   const app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: inventoryDir }), { logger: false });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
 

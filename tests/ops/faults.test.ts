@@ -40,11 +40,8 @@ async function sim(): Promise<Simulator> {
 }
 
 /** An inventory for `s`, with extra host variables of the proxmox host (e.g. proxmox_api_timeout). */
-function inventoryFor(s: Simulator, hostVars: Record<string, string> = {}): string {
-  const dir = simulatorInventory(s);
-  const file = path.join(dir, 'hosts.yml');
-  const extra = Object.entries(hostVars).map(([k, v]) => `\n              ${k}: ${v}`).join('');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('proxmox_node: px-testing', `proxmox_node: px-testing${extra}`));
+function inventoryFor(s: Simulator, hostVars: Record<string, unknown> = {}): string {
+  const dir = simulatorInventory(s, 'px-testing', [], hostVars);
   inventories.push(dir);
   return dir;
 }
@@ -120,7 +117,7 @@ describe.concurrent('Proxmox faults during real runs', () => {
   it('a Proxmox that never answers: the role gives up after its API timeout, RUNNER_TIMEOUT stops a run that would wait longer', async () => {
     const deaf = await sim();
     deaf.setFaults({ timeoutRate: 1 });
-    const shortApiTimeout = await service(inventoryFor(deaf, { proxmox_api_timeout: '2' }));
+    const shortApiTimeout = await service(inventoryFor(deaf, { proxmox_api_timeout: 2 }));
     const shortRunTimeout = await service(inventoryFor(deaf), { RUNNER_TIMEOUT: '4' }); // the role would wait 30 s
     const [a, b] = await Promise.all([shortApiTimeout, shortRunTimeout].map((s) => s.call('POST', `${VMS}/list`, vmList)));
     expect([a!.status, a!.body.rc]).toEqual([500, 2]);

@@ -99,7 +99,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
   await jobs.start();
   app.decorate('jobs', jobs);
-  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) }, jobs, lockWaitMs: config.jobs.lockWaitMs });
+  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
   app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
   registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs });
   await app.ready();

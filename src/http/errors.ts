@@ -46,10 +46,12 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
     }
   };
 
-  app.setErrorHandler((error: FastifyError & { validation?: unknown[]; validationContext?: string }, req, reply) => {
+  app.setErrorHandler((error: FastifyError & { validation?: unknown[]; validationContext?: string; sentInput?: unknown }, req, reply) => {
     if (error.validation) {
       const context = error.validationContext ?? 'body';
-      const root = context === 'body' ? req.body : context === 'querystring' ? req.query : context === 'params' ? req.params : req.headers;
+      // `input` is what the caller sent (pydantic's rule), not the value after coercion and defaults.
+      const received = context === 'body' ? req.body : context === 'querystring' ? req.query : context === 'params' ? req.params : req.headers;
+      const root = 'sentInput' in error ? error.sentInput : received;
       const schema = (req.routeOptions.schema as Record<string, { properties?: object }> | undefined)?.[context];
       const order = Object.keys(schema?.properties ?? {});
       const detail = toDetail(error.validation as never, root, context === 'querystring' ? 'query' : context === 'params' ? 'path' : context, order)

@@ -20,28 +20,57 @@ type JsonSchema = {
 
 const TRUE_WORDS = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
 const FALSE_WORDS = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
+/** A decimal number as pydantic reads one from a string (surrounding whitespace allowed). */
+const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** An integer as pydantic reads one from a string: digits, optionally followed by a zero fraction ("3.0"). */
+const INTEGRAL = /^[+-]?\d+(?:\.0*)?$/;
 
 function types(schema: JsonSchema): string[] {
   return schema.type === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type];
 }
 
-/** Converts, in place where possible, what pydantic's lax mode would convert. Returns the new value. */
+/**
+ * Marks a VM id field (`x-vmid`): a digit string or a number, which becomes a number before the
+ * check, so that the range applies to both and every layer after validation (the per-VM lock,
+ * the job record, Ansible) sees one canonical id: "0004001" and 4001 are the same VM.
+ */
+export const VMID_KEYWORD = 'x-vmid';
+
+/**
+ * Converts, in place where possible, what pydantic v2's lax mode converts for JSON input, and
+ * returns the new value:
+ *
+ * | field   | also accepts (lax)                                                           |
+ * |---------|-------------------------------------------------------------------------------|
+ * | bool    | 0 / 1 (also 0.0 / 1.0); the strings 0 off f false n no / 1 on t true y yes     |
+ * | int     | true / false (1 / 0); a float with no fractional part; an integer string       |
+ * |         | ("42", " 42 ", "42.0")                                                         |
+ * | float   | true / false; a numeric string ("1.5", "1e3")                                  |
+ * | str     | nothing: a number or a boolean is refused (string_type)                        |
+ * | list    | nothing: only a JSON array (tuples and sets exist only in Python input)        |
+ *
+ * Whatever is not converted is left for the strict check to refuse with pydantic's error type.
+ */
 export function laxCoerce(schema: JsonSchema | undefined, value: unknown): unknown {
   if (!schema || value === null || value === undefined) return value;
   const t = types(schema);
-  if (typeof value === 'string' && !t.includes('string')) {
-    const word = value.trim().toLowerCase();
+  const wantsString = t.includes('string');
+  if (schema[VMID_KEYWORD] === true && typeof value === 'string' && /^[0-9]+$/.test(value)) return Number(value);
+  if (typeof value === 'string' && !wantsString) {
+    const text = value.trim();
+    const word = text.toLowerCase();
     if (t.includes('boolean')) {
       if (TRUE_WORDS.has(word)) return true;
       if (FALSE_WORDS.has(word)) return false;
     }
-    if (t.includes('integer') && /^[+-]?\d+$/.test(value.trim())) return Number(value.trim());
-    if (t.includes('number') && value.trim() !== '' && Number.isFinite(Number(value.trim()))) return Number(value.trim());
+    if (t.includes('integer') && INTEGRAL.test(text)) return Number(text);
+    if (t.includes('number') && NUMERIC.test(text)) return Number(text);
   }
   if (typeof value === 'number' && t.includes('boolean') && !t.includes('number') && !t.includes('integer')) {
     if (value === 1) return true;
     if (value === 0) return false;
   }
+  if (typeof value === 'boolean' && !t.includes('boolean') && (t.includes('integer') || t.includes('number'))) return value ? 1 : 0;
   if (Array.isArray(value) && schema.items) {
     for (let i = 0; i < value.length; i++) value[i] = laxCoerce(schema.items, value[i]);
   } else if (typeof value === 'object' && !Array.isArray(value)) {
@@ -63,14 +92,43 @@ const ajv = new Ajv({
   unicodeRegExp: false,
 });
 
+/**
+ * JSON numbers that JavaScript reads as Infinity (1e400) are no numbers at all: wherever they are
+ * (a free-form map included), they are refused before anything runs.
+ */
+function nonFinite(value: unknown, pointer = ''): ErrorObject[] {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? [] : [{ keyword: 'x-finite', instancePath: pointer, schemaPath: '', params: {} }];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  const out: ErrorObject[] = [];
+  for (const [k, v] of Object.entries(value)) out.push(...nonFinite(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  return out;
+}
+
+/** A validation error that keeps what the caller sent: pydantic echoes the input, not our coercions. */
+export interface RequestValidationError extends Error {
+  validation: ErrorObject[];
+  sentInput: unknown;
+}
+
+/**
+ * A copy of the request data as it arrived, taken before coercion and defaults change it. Bodies
+ * are parsed JSON (at most 1 MiB), so structuredClone is exact and cheap next to a playbook run.
+ */
+const snapshot = (data: unknown): unknown => (data !== null && typeof data === 'object' ? structuredClone(data) : data);
+
 /** Fastify validator compiler: lax coercion, then a strict check that reports every error. */
 export const validatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
   const validate: ValidateFunction = ajv.compile(schema as object);
   return (data: unknown) => {
+    const sent = snapshot(data);
     const coerced = laxCoerce(schema as JsonSchema, data);
-    if (validate(coerced)) return { value: coerced };
-    const err = new Error('validation failed') as Error & { validation: ErrorObject[] };
-    err.validation = validate.errors ?? [];
+    const errors = validate(coerced) ? nonFinite(coerced) : [...(validate.errors ?? []), ...nonFinite(coerced)];
+    if (errors.length === 0) return { value: coerced };
+    const err = new Error('validation failed') as RequestValidationError;
+    err.validation = errors;
+    err.sentInput = sent;
     return { error: err };
   };
 };
@@ -116,6 +174,20 @@ function item(e: ErrorObject, root: unknown, context: string): DetailItem | null
       return { field, msg: `Input should be greater than or equal to ${String(p.limit)}`, type: 'greater_than_equal', input, ctx: { ge: p.limit } };
     case 'maximum':
       return { field, msg: `Input should be less than or equal to ${String(p.limit)}`, type: 'less_than_equal', input, ctx: { le: p.limit } };
+    case 'x-finite':
+      return { field, msg: 'Input should be a finite number', type: 'finite_number', input, ctx: null };
+    case 'maxItems': {
+      const n = Number(p.limit);
+      const actual = Array.isArray(input) ? input.length : 0;
+      return { field, msg: `List should have at most ${plural(n, 'item')} after validation, not ${actual}`, type: 'too_long', input, ctx: { field_type: 'List', max_length: n, actual_length: actual } };
+    }
+    case 'maxProperties': {
+      const n = Number(p.limit);
+      const actual = input && typeof input === 'object' ? Object.keys(input).length : 0;
+      return { field, msg: `Dictionary should have at most ${plural(n, 'item')} after validation, not ${actual}`, type: 'too_long', input, ctx: { field_type: 'Dictionary', max_length: n, actual_length: actual } };
+    }
+    case 'propertyNames':
+      return null; // reported by the nested error on the key itself
     case 'exclusiveMinimum':
       return { field, msg: `Input should be greater than ${String(p.limit)}`, type: 'greater_than', input, ctx: { gt: p.limit } };
     case 'minItems': {

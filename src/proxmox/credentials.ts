@@ -104,3 +104,40 @@ export function loadProxmoxCredentials(src: CredentialSources): ProxmoxCredentia
   if (!creds.apiHost) throw new CredentialsError('Proxmox credentials not found in backend inventory');
   return creds;
 }
+
+/**
+ * Every Proxmox API host the configuration names: the `proxmox_api_host` of each host of the
+ * inventory's `proxmox` group, and the vault extra-vars file's. A request may name one of these
+ * (the original's `proxmox_api_host` field), never another: the runs send the API token there.
+ */
+export function configuredApiHosts(src: CredentialSources): string[] {
+  const inventoryFile = path.join(src.inventoryDir, 'hosts.yml');
+  const out = new Set<string>();
+  const add = (v: unknown, what: string) => {
+    const host = reveal(v, src.vaultPassword, what);
+    if (typeof host === 'string' && host !== '') out.add(host);
+  };
+  try {
+    for (const [name, vars] of proxmoxHosts(parseVarsFile(inventoryFile, src.vaultPassword))) add(vars.proxmox_api_host, `${name}.proxmox_api_host`);
+    if (src.vaultFile) add(parseVarsFile(src.vaultFile, src.vaultPassword).proxmox_api_host, 'proxmox_api_host');
+  } catch (err) {
+    if (err instanceof CredentialsError) throw err;
+    throw new CredentialsError(`cannot read the Proxmox API hosts: ${(err as Error).message}`);
+  }
+  return [...out];
+}
+
+/** Every host and group name of an inventory file (YAML form), to check an Ansible `--limit` against. */
+export function inventoryNames(file: string): Set<string> {
+  const names = new Set<string>(['all']);
+  const walk = (group: string, node: unknown) => {
+    names.add(group);
+    if (!node || typeof node !== 'object') return;
+    const g = node as Vars;
+    for (const host of Object.keys((g.hosts && typeof g.hosts === 'object' ? g.hosts : {}) as Vars)) names.add(host);
+    for (const [child, sub] of Object.entries((g.children && typeof g.children === 'object' ? g.children : {}) as Vars)) walk(child, sub);
+  };
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8'), { customTags: [vaultTag] }) as Vars | null;
+  for (const [group, node] of Object.entries(doc ?? {})) walk(group, node);
+  return names;
+}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Config } from '../config/env.js';
 import { ApiError } from '../errors.js';
 import { ProxmoxApiError, ProxmoxClient } from './client.js';
-import { CredentialsError, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
+import { CredentialsError, configuredApiHosts, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
 
 /**
  * VM id → name, read straight from the Proxmox API with the inventory's credentials (the original
@@ -16,8 +16,7 @@ export class VmNameResolver {
   constructor(private readonly config: Pick<Config, 'inventoryDir' | 'vaultFile'>, private readonly vaultPasswordFile: string | null) {}
 
   credentials(): ProxmoxCredentials {
-    const vaultPassword = this.vaultPasswordFile ? fs.readFileSync(this.vaultPasswordFile, 'utf8').trim() : null;
-    return loadProxmoxCredentials({ inventoryDir: this.config.inventoryDir, vaultFile: this.config.vaultFile, vaultPassword });
+    return loadProxmoxCredentials({ inventoryDir: this.config.inventoryDir, vaultFile: this.config.vaultFile, vaultPassword: this.vaultPassword() });
   }
 
   private clientFor(creds: ProxmoxCredentials): ProxmoxClient {
@@ -30,7 +29,22 @@ export class VmNameResolver {
     return this.client;
   }
 
-  async resolve(node: string | null, vmId: string): Promise<string> {
+  private vaultPassword(): string | null {
+    return this.vaultPasswordFile ? fs.readFileSync(this.vaultPasswordFile, 'utf8').trim() : null;
+  }
+
+  /** The Proxmox API hosts a request may name (see configuredApiHosts). */
+  apiHosts(): string[] {
+    try {
+      return configuredApiHosts({ inventoryDir: this.config.inventoryDir, vaultFile: this.config.vaultFile, vaultPassword: this.vaultPassword() });
+    } catch (err) {
+      if (err instanceof CredentialsError) throw new ApiError(500, `:: err - ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The name of a VM (`qemu`) or container (`lxc`); ApiError 404 when the id is unknown. */
+  async resolve(node: string | null, vmId: string, kind: 'qemu' | 'lxc' = 'qemu'): Promise<string> {
     let creds: ProxmoxCredentials;
     try {
       creds = this.credentials();
@@ -40,14 +54,15 @@ export class VmNameResolver {
     }
     let vms;
     try {
-      vms = await this.clientFor(creds).listQemu(node ?? creds.node);
+      const client = this.clientFor(creds);
+      vms = await (kind === 'lxc' ? client.listLxc(node ?? creds.node) : client.listQemu(node ?? creds.node));
     } catch (err) {
       if (err instanceof ProxmoxApiError) throw new ApiError(502, `:: err - ${err.message}`);
       throw err;
     }
     const vm = vms.find((v) => String(v.vmid) === String(Number(vmId)));
     if (!vm) throw new ApiError(404, ':: err - vm_id NOT FOUND');
-    return String(vm.name ?? '');
+    return String(vm.name ?? (vm as { hostname?: unknown }).hostname ?? '');
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { ApiError } from '../errors.js';
 import * as B from '../schemas/bundles.js';
 import { withExample } from '../schemas/common.js';
-import { bundlePlaybook, hostsInventory, nodeOrNull, pick } from './plans.js';
+import { bundlePlaybook, checkedLimit, hostsInventory, nodeOrNull, pick } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 import type { RunSpec } from '../engine/types.js';
 
@@ -24,7 +24,7 @@ const ubuntu = (name: string, bundle: string, schema: RouteDef['body'], summary:
   plan: (b, ctx) => ({
     playbook: bundlePlaybook(ctx, `core/linux/ubuntu/${bundle}`),
     inventory: hostsInventory(ctx),
-    limit: b.hosts as string,
+    limit: checkedLimit(b, ctx),
     extravars: { ...pick(b, ['proxmox_node'], 'truthy'), ...vars(b) },
     label: `bundle:${bundle}`,
   }),

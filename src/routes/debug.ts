@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { requireFile } from '../engine/names.js';
 import { DebugPingRequest } from '../schemas/debug.js';
+import { checkedLimit } from './plans.js';
 import type { RouteContext, RouteDef } from './types.js';
 
 function pingFiles(ctx: RouteContext) {
@@ -22,7 +23,7 @@ export const debugRoutes: RouteDef[] = [
     plan(body, ctx) {
       return {
         ...pingFiles(ctx),
-        limit: (body.hosts as string | null) ?? null,
+        limit: checkedLimit(body, ctx),
         extravars: body.proxmox_node ? { proxmox_node: body.proxmox_node } : null,
         label: 'debug_ping',
       };

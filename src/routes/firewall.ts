@@ -1,14 +1,14 @@
 import * as S from '../schemas/proxmox.js';
-import { nodeOrNull, pick, roleRun, vmVars } from './plans.js';
-import type { Body, RouteDef } from './types.js';
+import { checkedApiHost, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
+import type { Body, RouteContext, RouteDef } from './types.js';
 
 const FW = '/v0/admin/proxmox/firewall';
 const TAGS = ['proxmox - firewall'];
 const RULE_FIELDS = ['vm_fw_action', 'vm_fw_dport', 'vm_fw_enable', 'vm_fw_proto', 'vm_fw_type', 'vm_fw_log', 'vm_fw_iface', 'vm_fw_source', 'vm_fw_dest', 'vm_fw_sport', 'vm_fw_comment', 'vm_fw_pos'];
 
-const def = (method: RouteDef['method'], url: string, action: string, summary: string, body: RouteDef['body'], vars: (b: Body) => Body): RouteDef => ({
+const def = (method: RouteDef['method'], url: string, action: string, summary: string, body: RouteDef['body'], vars: (b: Body, ctx: RouteContext) => Body): RouteDef => ({
   method, url: `${FW}${url}`, operationId: action, tags: TAGS, summary, body, output: { resultKey: action },
-  plan: (b, ctx) => roleRun(ctx, action, vars(b)),
+  plan: (b, ctx) => roleRun(ctx, action, vars(b, ctx)),
 });
 
 const vmToggle = (state: 'enable' | 'disable'): RouteDef => ({
@@ -32,6 +32,6 @@ export const firewallRoutes: RouteDef[] = [
   vmToggle('disable'),
   def('POST', '/node/enable', 'firewall_node_enable', 'Enable the firewall of a node', S.NodeRequest, (b) => ({ proxmox_node: b.proxmox_node })),
   def('POST', '/node/disable', 'firewall_node_disable', 'Disable the firewall of a node', S.NodeRequest, (b) => ({ proxmox_node: b.proxmox_node })),
-  def('POST', '/datacenter/enable', 'firewall_dc_enable', 'Enable the datacenter firewall', S.FwDcEnableRequest, (b) => pick(b, ['proxmox_api_host'], 'truthy')),
-  def('POST', '/datacenter/disable', 'firewall_dc_disable', 'Disable the datacenter firewall', S.FwDcDisableRequest, (b) => pick(b, ['proxmox_api_host'], 'truthy')),
+  def('POST', '/datacenter/enable', 'firewall_dc_enable', 'Enable the datacenter firewall', S.FwDcEnableRequest, checkedApiHost),
+  def('POST', '/datacenter/disable', 'firewall_dc_disable', 'Disable the datacenter firewall', S.FwDcDisableRequest, checkedApiHost),
 ];

@@ -17,7 +17,7 @@ export const VM_LOCKS: Readonly<Record<string, LockSpec>> = {
       'firewall_vm_add_iptables_alias', 'firewall_vm_delete_iptables_alias', 'firewall_vm_apply_iptables_rule',
       'firewall_vm_delete_iptables_rule', 'firewall_vm_enable', 'firewall_vm_disable',
       'network_add_interfaces_vm', 'network_delete_interfaces_vm', 'network_delete_interfaces_vm_by_delete',
-      'lxc_create', 'lxc_start', 'lxc_stop', 'lxc_delete',
+      'lxc_create', 'lxc_start', 'lxc_stop', 'lxc_delete', 'lxc_create_ui', 'lxc_start_ui', 'lxc_stop_ui', 'lxc_delete_ui',
     ].map((op) => [op, ONE_VM]),
   ),
   // the source and the new VM

@@ -1,23 +1,69 @@
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
-import { pick, roleRun } from './plans.js';
-import type { Body, RouteDef } from './types.js';
+import { nodeOrNull, pick, roleRun } from './plans.js';
+import type { Body, RouteContext, RouteDef } from './types.js';
 
 const LXC = '/v0/admin/proxmox/lxc';
 const TAGS = ['proxmox - lxc'];
 const ctVars = (b: Body) => ({ proxmox_node: b.proxmox_node, vm_id: b.vm_id });
-const LXC_CREATE_FIELDS = ['lxc_name', 'lxc_template', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_cores', 'lxc_memory', 'proxmox_storage', 'lxc_disk_size', 'lxc_bridge', 'lxc_ip', 'lxc_gateway'];
+const LXC_CREATE_FIELDS = [
+  'lxc_name', 'lxc_template', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_cores', 'lxc_memory', 'proxmox_storage', 'lxc_disk_size',
+  'lxc_net_name', 'lxc_bridge', 'lxc_ip', 'lxc_gateway', 'lxc_dns_primary', 'lxc_dns_secondary',
+];
 
 /** The container the lxc_create example makes. */
 const CtRequest = withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: '5100' });
+/** The deployer UI's container calls send a numeric vm_id. */
+const CtUiRequest = withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: 5101 });
 
-const power = (verb: string, action: string, summary: string): RouteDef => ({
-  method: 'POST', url: `${LXC}/vm_id/${verb}`, operationId: action, tags: TAGS, summary,
-  body: CtRequest, output: { resultKey: action },
+/** Parts of a Proxmox net0 string that the roles take as variables (both roles build net0 themselves). */
+const NET0_PARTS: Record<string, string> = { name: 'lxc_net_name', bridge: 'lxc_bridge', ip: 'lxc_ip', gw: 'lxc_gateway' };
+
+/**
+ * The deployer UI's create body (Proxmox's parameter names) as the role variables of lxc_create.
+ * `rootfs_size` "8G" is 8 GiB; `net0` is split into the parts both roles know, and kept whole
+ * (`lxc_net0`) for this project's role, which then uses it as given.
+ */
+export function uiCreateVars(b: Body): Body {
+  const vars: Body = {
+    ...ctVars(b),
+    ...pick({
+      lxc_name: b.hostname, lxc_template: b.ostemplate, lxc_cores: b.cores, lxc_memory: b.memory, lxc_swap: b.swap,
+      lxc_password: b.password === '' ? null : b.password, lxc_ssh_pubkeys: b.ssh_public_keys, lxc_unprivileged: b.unprivileged,
+      proxmox_storage: b.proxmox_storage,
+      lxc_disk_size: typeof b.rootfs_size === 'string' && b.rootfs_size !== '' ? Number(b.rootfs_size.replace(/[Gg]$/, '')) : null,
+    }, ['lxc_name', 'lxc_template', 'lxc_cores', 'lxc_memory', 'lxc_swap', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_unprivileged', 'proxmox_storage', 'lxc_disk_size']),
+  };
+  if (typeof b.net0 === 'string' && b.net0 !== '') {
+    vars.lxc_net0 = b.net0;
+    for (const part of b.net0.split(',')) {
+      const [key = '', value = ''] = part.split('=', 2);
+      const name = NET0_PARTS[key];
+      if (name && value !== '') vars[name] = value;
+    }
+  }
+  return vars;
+}
+
+const power = (url: string, operationId: string, action: string, summary: string, body: RouteDef['body'], hidden = false): RouteDef => ({
+  method: 'POST', url, operationId, tags: TAGS, summary, hidden,
+  body, output: { resultKey: action },
   plan: (b, ctx) => roleRun(ctx, action, ctVars(b)),
 });
 
-/** Containers, which the current deployer UI lists next to VMs (not in the original API). */
+/** Delete: the container's name is read first (the upstream role reports it, and an unknown id is a 404). */
+const remove = (url: string, operationId: string, body: RouteDef['body']): RouteDef => ({
+  method: 'DELETE', url, operationId, tags: TAGS, summary: 'Delete a container',
+  description: 'The container name is read from the Proxmox API first; an unknown id is a 404 and nothing runs.',
+  body, output: { resultKey: 'lxc_delete' },
+  plan: async (b, ctx: RouteContext) => roleRun(ctx, 'lxc_delete', { ...ctVars(b), lxc_name: await ctx.resolveVmName(nodeOrNull(b), String(b.vm_id), 'lxc') }),
+});
+
+/**
+ * Containers, which the current deployer UI lists next to VMs (not in the original API). Two path
+ * families: `/lxc/vm_id/<verb>` with the API's `lxc_*` field names, and the UI's own `/lxc/<verb>`
+ * with Proxmox's parameter names (hostname, ostemplate, rootfs_size, net0, ...).
+ */
 export const lxcRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${LXC}/list`, operationId: 'lxc_list', tags: TAGS, summary: 'List the containers of a node',
@@ -29,11 +75,16 @@ export const lxcRoutes: RouteDef[] = [
     body: S.LxcCreateRequest, output: { resultKey: 'lxc_create' },
     plan: (b, ctx) => roleRun(ctx, 'lxc_create', { ...ctVars(b), ...pick(b, LXC_CREATE_FIELDS) }),
   },
-  power('start', 'lxc_start', 'Start a container'),
-  power('stop', 'lxc_stop', 'Shut a container down'),
+  power(`${LXC}/vm_id/start`, 'lxc_start', 'lxc_start', 'Start a container', CtRequest),
+  power(`${LXC}/vm_id/stop`, 'lxc_stop', 'lxc_stop', 'Shut a container down', CtRequest),
+  remove(`${LXC}/vm_id/delete`, 'lxc_delete', CtRequest),
   {
-    method: 'DELETE', url: `${LXC}/vm_id/delete`, operationId: 'lxc_delete', tags: TAGS, summary: 'Delete a container',
-    body: CtRequest, output: { resultKey: 'lxc_delete' },
-    plan: (b, ctx) => roleRun(ctx, 'lxc_delete', ctVars(b)),
+    method: 'POST', url: `${LXC}/create`, operationId: 'lxc_create_ui', tags: TAGS, summary: 'Create a container (deployer UI fields)',
+    description: 'The deployer UI\'s body: hostname, ostemplate (required), cores, memory, swap, rootfs_size ("8G"), net0, password, ssh_public_keys, unprivileged.',
+    body: S.LxcCreateUiRequest, output: { resultKey: 'lxc_create' },
+    plan: (b, ctx) => roleRun(ctx, 'lxc_create', uiCreateVars(b)),
   },
+  power(`${LXC}/start`, 'lxc_start_ui', 'lxc_start', 'Start a container (deployer UI path)', CtUiRequest),
+  power(`${LXC}/stop`, 'lxc_stop_ui', 'lxc_stop', 'Shut a container down (deployer UI path)', CtUiRequest),
+  remove(`${LXC}/delete`, 'lxc_delete_ui', CtUiRequest),
 ];

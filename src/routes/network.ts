@@ -8,14 +8,22 @@ const NODE_TAGS = ['proxmox - network - node'];
 const VM_IFACE_FIELDS = ['iface_model', 'iface_bridge', 'vm_vmnet_id', 'iface_trunks', 'iface_tag', 'iface_rate', 'iface_queues', 'iface_mtu', 'iface_macaddr', 'iface_link_down', 'iface_firewall'];
 const NODE_IFACE_FIELDS = ['iface_name', 'iface_type', 'iface_autostart', 'bridge_ports', 'ip_address', 'ip_netmask', 'ip_gateway', 'ovs_bridge', 'iface_comments'];
 
-/** `iface_address` (the UI's `a.b.c.d/nn`) fills ip_address/ip_netmask when they are not given. */
+/**
+ * `iface_address` (the UI's `a.b.c.d/nn`) becomes `ip_cidr`, which this project's role and the
+ * upstream range42 role both send as Proxmox's `cidr`, unless the caller gave ip_address itself.
+ * The comment goes under both roles' names (`iface_comments` here, `ip_comments` upstream).
+ */
 function nodeIfaceVars(b: Body): Body {
   const vars: Body = { proxmox_node: b.proxmox_node, ...pick(b, NODE_IFACE_FIELDS) };
-  if (typeof b.iface_address === 'string') {
-    const [address, prefix] = b.iface_address.split('/');
-    vars.ip_address ??= address;
-    vars.ip_netmask ??= `/${prefix}`;
-  }
+  if (typeof b.iface_address === 'string' && vars.ip_address === undefined) vars.ip_cidr = b.iface_address;
+  if (vars.iface_comments !== undefined) vars.ip_comments = vars.iface_comments;
+  return vars;
+}
+
+/** The NIC fields that are set; an empty MAC is left out, so Proxmox generates one. */
+function vmIfaceVars(b: Body): Body {
+  const vars: Body = { proxmox_node: b.proxmox_node, vm_id: b.vm_id, ...pick(b, VM_IFACE_FIELDS) };
+  if (vars.iface_macaddr === '') delete vars.iface_macaddr;
   return vars;
 }
 
@@ -41,7 +49,7 @@ export const networkRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${NET}/vm/add`, operationId: 'network_add_interfaces_vm', tags: VM_TAGS, summary: 'Add a network interface to a VM',
     body: S.NetVmAddRequest, aliases: { iface_id: 'vm_vmnet_id', iface_mac: 'iface_macaddr' }, output: { resultKey: 'network_add_interfaces_vm' },
-    plan: (b, ctx) => roleRun(ctx, 'network_add_interfaces_vm', { proxmox_node: b.proxmox_node, vm_id: String(b.vm_id), ...pick(b, VM_IFACE_FIELDS) }),
+    plan: (b, ctx) => roleRun(ctx, 'network_add_interfaces_vm', vmIfaceVars(b)),
   },
   vmDelete('POST', 'network_delete_interfaces_vm'),
   vmDelete('DELETE', 'network_delete_interfaces_vm_by_delete'),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ApiError } from '../errors.js';
+import { inventoryNames } from '../proxmox/credentials.js';
 import { requireFile, resolveCatalogPlaybook, resolveInventory } from '../engine/names.js';
 import type { RunSpec } from '../engine/types.js';
 import type { Body, RouteContext } from './types.js';
@@ -47,3 +48,40 @@ export function requireNode(body: Body): string {
 
 /** The node and VM id every single-VM action takes. */
 export const vmVars = (body: Body): Body => ({ proxmox_node: body.proxmox_node, vm_id: body.vm_id });
+
+/**
+ * A refusal that needs the configuration to decide (not the schema alone): a 422 in the usual
+ * validation format, raised by a plan before anything runs.
+ */
+export function fieldError(field: string, msg: string, input: unknown): ApiError {
+  return new ApiError(422, [{ field: `body.${field}`, msg, type: 'value_error', input, ctx: null }]);
+}
+
+/**
+ * `proxmox_api_host` (the original's datacenter-firewall field) may only name a Proxmox API host
+ * the configuration already has: the run sends the API token to that host.
+ */
+export function checkedApiHost(body: Body, ctx: RouteContext): Body {
+  const host = body.proxmox_api_host;
+  if (typeof host !== 'string' || host === '') return {};
+  const known = ctx.proxmoxApiHosts();
+  if (!known.includes(host)) {
+    throw fieldError('proxmox_api_host', `Value error, not a Proxmox API host of this service's configuration (known: ${known.join(', ') || 'none'})`, host);
+  }
+  return { proxmox_api_host: host };
+}
+
+/**
+ * An Ansible `--limit` from a request (`hosts`): every name in it (`,` or `:` separated) must be a
+ * host or group of the inventory. Ansible would run on nothing for an unknown name, but a name
+ * such as `localhost` would reach the implicit local host: the service's own machine.
+ */
+export function checkedLimit(body: Body, ctx: RouteContext, field = 'hosts'): string | null {
+  const value = body[field];
+  if (value === null || value === undefined || value === '') return null;
+  const limit = String(value);
+  const names = inventoryNames(hostsInventory(ctx));
+  const unknown = limit.split(/[,:]/).filter((n) => n !== '' && !names.has(n));
+  if (unknown.length > 0) throw fieldError(field, `Value error, not a host or group of the inventory: ${unknown.join(', ')}`, value);
+  return limit;
+}

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { resolveCatalogPlaybook, type PlaybookKind } from '../engine/names.js';
 import { DebugPingRequest } from '../schemas/debug.js';
-import { hostsInventory, pick } from './plans.js';
+import { checkedLimit, hostsInventory, pick } from './plans.js';
 import type { RouteDef } from './types.js';
 
 const runner = (kind: Extract<PlaybookKind, 'bundles' | 'scenarios'>, param: string, url: string, operationId: string, hidden: boolean): RouteDef => ({
@@ -20,7 +20,7 @@ const runner = (kind: Extract<PlaybookKind, 'bundles' | 'scenarios'>, param: str
   plan: (b, ctx, params) => ({
     playbook: resolveCatalogPlaybook(ctx.config.publicPlaybooksDir, kind, params[param] ?? ''),
     inventory: hostsInventory(ctx),
-    limit: (b.hosts as string | null) ?? null,
+    limit: checkedLimit(b, ctx),
     extravars: pick(b, ['proxmox_node'], 'truthy'),
     label: `${kind}:${params[param]}`,
   }),

@@ -8,8 +8,10 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 /** What a route needs to turn a request into runs. */
 export interface RouteContext {
   config: Readonly<Config>;
-  /** The name of a VM, read from the Proxmox API; ApiError 404 when the id is unknown. */
-  resolveVmName(node: string | null, vmId: string): Promise<string>;
+  /** The name of a VM (or container), read from the Proxmox API; ApiError 404 when the id is unknown. */
+  resolveVmName(node: string | null, vmId: string, kind?: 'qemu' | 'lxc'): Promise<string>;
+  /** The Proxmox API hosts the configuration names (inventory `proxmox` group, vault file). */
+  proxmoxApiHosts(): string[];
 }
 
 /**

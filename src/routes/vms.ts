@@ -66,7 +66,11 @@ export const vmRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${VMS}/vm_id/create`, operationId: 'vm_create', tags: MANAGEMENT, summary: 'Create a VM',
     body: S.VmCreateRequest, output: { resultKey: 'vm_create' },
-    plan: (b, ctx) => roleRun(ctx, 'vm_create', pick(b, ['proxmox_node', 'vm_id', 'vm_name', 'vm_cpu', 'vm_cores', 'vm_sockets', 'vm_memory', 'vm_disk_size', 'vm_iso'])),
+    // The ISO goes under both names: this project's role reads vm_iso, the upstream range42 role vm_iso_file.
+    plan: (b, ctx) => {
+      const vars = pick(b, ['proxmox_node', 'vm_id', 'vm_name', 'vm_cpu', 'vm_cores', 'vm_sockets', 'vm_memory', 'vm_disk_size', 'vm_iso']);
+      return roleRun(ctx, 'vm_create', vars.vm_iso === undefined ? vars : { ...vars, vm_iso_file: vars.vm_iso });
+    },
   },
   {
     method: 'DELETE', url: `${VMS}/vm_id/delete`, operationId: 'vm_delete', tags: MANAGEMENT, summary: 'Delete a VM',

@@ -1,9 +1,9 @@
 import { Type, type TProperties } from 'typebox';
-import { AsJson, ProxmoxNode, optionalNullable, str } from './common.js';
+import { AsJson, LIMITS, ProxmoxNode, UiExtras, optionalNullable, str } from './common.js';
 
 /** Request bodies of the bundle and scenario routes (api-contract §2.8, §2.9). */
 
-const HOSTS = Type.String({ pattern: '^[a-zA-Z0-9._:-]+$', description: 'Ansible --limit: the guest host or group', examples: ['r42.vuln-box-00'] });
+const HOSTS = Type.String({ pattern: '^[a-zA-Z0-9._:-]+$', maxLength: LIMITS.id, description: 'Ansible --limit: the guest host or group', examples: ['r42.vuln-box-00'] });
 const flag = (description: string) => Type.Boolean({ description });
 
 const ubuntu = (props: TProperties, example: Record<string, unknown>) =>
@@ -44,7 +44,7 @@ export const UbuntuBasicPackagesRequest = ubuntu(
 );
 export const UbuntuDotFilesRequest = ubuntu(
   {
-    user: Type.String({ description: 'operator user' }),
+    user: str('^[a-z_][a-z0-9_-]*$', { maxLength: 32, description: 'operator user' }),
     install_vim_dot_files: flag('vim configuration'),
     install_zsh_dot_files: flag('zsh configuration'),
     apply_for_root: flag('also for root'),
@@ -53,7 +53,7 @@ export const UbuntuDotFilesRequest = ubuntu(
 );
 export const UbuntuAddUserRequest = ubuntu(
   {
-    user: str('^[a-z_][a-z0-9_-]*$'),
+    user: str('^[a-z_][a-z0-9_-]*$', { maxLength: 32 }),
     password: str('^[A-Za-z0-9@._-]*$', { description: 'never logged or stored' }),
     change_pwd_at_logon: flag('force a password change at first login'),
     shell_path: str('^/[a-z/]*$', { examples: ['/bin/bash'] }),
@@ -62,16 +62,16 @@ export const UbuntuAddUserRequest = ubuntu(
 );
 
 const CreateVmEntry = Type.Object({
-  vm_id: Type.Integer({ minimum: 1 }),
+  vm_id: Type.Integer({ minimum: LIMITS.vmidMin, maximum: LIMITS.vmidMax }),
   vm_ip: str('^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}$'),
   vm_description: Type.String({ maxLength: 200 }),
 });
 export const CreateVmsRequest = Type.Object(
-  { proxmox_node: ProxmoxNode, vms: Type.Record(Type.String(), CreateVmEntry) },
+  { proxmox_node: ProxmoxNode, ...UiExtras, vms: Type.Record(Type.String({ maxLength: LIMITS.label }), CreateVmEntry, { maxProperties: 64 }) },
   { examples: [{ proxmox_node: 'px-testing', vms: { 'student-box-01': { vm_id: 3001, vm_ip: '192.168.143.160', vm_description: 'student box' } } }] },
 );
-export const RoleBundleRequest = Type.Object({ proxmox_node: ProxmoxNode, as_json: AsJson }, { examples: [{ proxmox_node: 'px-testing', as_json: true }] });
+export const RoleBundleRequest = Type.Object({ proxmox_node: ProxmoxNode, as_json: AsJson, ...UiExtras }, { examples: [{ proxmox_node: 'px-testing', as_json: true }] });
 export const RoleRevertRequest = Type.Object(
-  { proxmox_node: ProxmoxNode, as_json: AsJson, vm_snapshot_name: optionalNullable(str('^[A-Za-z0-9_-]+$')) },
+  { proxmox_node: ProxmoxNode, as_json: AsJson, ...UiExtras, vm_snapshot_name: optionalNullable(str('^[A-Za-z0-9_-]+$')) },
   { examples: [{ proxmox_node: 'px-testing', vm_snapshot_name: 'default-snapshot-from-API' }] },
 );

@@ -1,28 +1,78 @@
 import { Type, type TSchema } from 'typebox';
 
 /**
- * Building blocks for request bodies. Patterns are the original API's, full-anchored.
- * A "required but nullable" field (pydantic `X | None` without default) must be present and may be
- * null: `requiredNullable()` expresses it as a required property whose type admits null.
+ * Building blocks for request bodies. Patterns are the original API's, full-anchored; the bounds
+ * are this service's additions (the original had none), taken from Proxmox VE's own API schema
+ * where it has one, so that absurd input is a 422 before anything runs.
+ *
+ * A field the original declares nullable (pydantic `X | None`, with or without a default) may be
+ * left out here: it is then null, and plans pass nothing for it (a superset of the original,
+ * which answered 422 "Field required" to the deployer UI's bodies).
  */
 export const NODE_PATTERN = '^[A-Za-z0-9-]*$';
 export const VM_ID_PATTERN = '^[0-9]+$';
+/** The JSON Schema keyword marking a VM id field (see http/validation.ts: canonical number). */
+export const VMID_KEYWORD = 'x-vmid';
 
-export const ProxmoxNode = Type.String({ pattern: NODE_PATTERN, description: 'Proxmox node name', examples: ['px-testing'] });
+/** Bounds shared by many fields. */
+export const LIMITS = {
+  /** A DNS label (node, VM and container names): 63 characters. */
+  label: 63,
+  /** Identifiers, storage names, hosts patterns, file names: 255 characters. */
+  id: 255,
+  /** Proxmox VE's own limit on descriptions (qemu-server `description`, maxLength 8192). */
+  text: 8192,
+  /** SSH public keys (several keys of 4 KiB RSA). */
+  keys: 16384,
+  /** Proxmox VE's VM id range (`pve-vmid`). */
+  vmidMin: 100,
+  vmidMax: 999_999_999,
+  /** VM ids in one request (mass operations). */
+  vmsPerRequest: 1000,
+} as const;
+
+export const ProxmoxNode = Type.String({ pattern: NODE_PATTERN, maxLength: LIMITS.label, description: 'Proxmox node name', examples: ['px-testing'] });
 export const AsJson = Type.Optional(Type.Boolean({ default: true, description: 'true: answer {rc, result}; false: {rc, log_multiline}' }));
-export const VmId = Type.String({ pattern: VM_ID_PATTERN, description: 'Proxmox VM id (a string of digits)', examples: ['1000'] });
 
-/** The typed string pattern helper: `str(pattern, extra)`. */
-export const str = (pattern: string, extra: Record<string, unknown> = {}) => Type.String({ pattern, ...extra });
+/**
+ * A VM id: a string of digits (the original's rule) or a number (what the deployer UI sends on
+ * several calls), in Proxmox VE's range. It is a number from validation onwards.
+ */
+export const VmId = Type.Unsafe<number>({
+  type: ['string', 'integer'],
+  pattern: VM_ID_PATTERN,
+  minimum: LIMITS.vmidMin,
+  maximum: LIMITS.vmidMax,
+  [VMID_KEYWORD]: true,
+  description: 'Proxmox VM id: a string of digits or a number, 100 to 999999999',
+  examples: ['1000'],
+});
 
-export function requiredNullable<T extends TSchema>(schema: T, extra: Record<string, unknown> = {}) {
-  const { type, ...rest } = schema as unknown as { type: string; [k: string]: unknown };
-  return Type.Unsafe<unknown>({ ...rest, ...extra, type: [type, 'null'] });
-}
+/** A string field with its pattern and, unless told otherwise, at most LIMITS.id characters. */
+export const str = (pattern: string, extra: Record<string, unknown> = {}) => Type.String({ pattern, maxLength: LIMITS.id, ...extra });
 
+/** Bounded numbers: every integer and number field has both ends. */
+export const int = (minimum: number, maximum: number, extra: Record<string, unknown> = {}) => Type.Integer({ minimum, maximum, ...extra });
+export const num = (minimum: number, maximum: number, extra: Record<string, unknown> = {}) => Type.Number({ minimum, maximum, ...extra });
+
+/** A field that may be null or left out (then null). */
 export function optionalNullable<T extends TSchema>(schema: T, defaultValue: unknown = null, extra: Record<string, unknown> = {}) {
-  return Type.Optional(requiredNullable(schema, { default: defaultValue, ...extra }));
+  const { type, ...rest } = schema as unknown as { type: string | string[]; [k: string]: unknown };
+  const types = Array.isArray(type) ? type : [type];
+  return Type.Optional(Type.Unsafe<unknown>({ ...rest, ...extra, default: defaultValue, type: [...types, 'null'] }));
 }
+
+/** The original's "required but nullable" fields: accepted when left out, as null (see above). */
+export const nullable = <T extends TSchema>(schema: T, extra: Record<string, unknown> = {}) => optionalNullable(schema, null, extra);
+
+/**
+ * What the deployer UI adds to every body (`hosts`, `inventory`): declared, bounded, and not used
+ * by the Proxmox routes, which always run on the inventory's `proxmox` group.
+ */
+export const UiExtras = {
+  hosts: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]+$', maxLength: LIMITS.id, description: 'added by the deployer UI; ignored by this route' })),
+  inventory: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+$', maxLength: LIMITS.id, description: 'added by the deployer UI; ignored by this route' })),
+};
 
 /** The envelope every playbook-running route answers with (200 when rc is 0, 500 otherwise). */
 export const RunResponse = Type.Object(

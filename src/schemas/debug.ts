@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
-import { ProxmoxNode, optionalNullable, requiredNullable } from './common.js';
+import { LIMITS, ProxmoxNode, UiExtras, nullable, optionalNullable } from './common.js';
 
 export const DebugPingRequest = Type.Object(
   {
     proxmox_node: ProxmoxNode,
-    hosts: requiredNullable(Type.String({ pattern: '^[A-Za-z0-9\\._-]+$' }), {
+    inventory: UiExtras.inventory,
+    hosts: nullable(Type.String({ pattern: '^[A-Za-z0-9\\._-]+$', maxLength: LIMITS.id }), {
       description: 'Ansible --limit (host or group); null runs on every host of the inventory',
       examples: ['px-testing'],
     }),

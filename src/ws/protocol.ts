@@ -12,6 +12,10 @@ export interface VmStatus {
   mem: number;
   maxmem: number;
   uptime: number;
+  /** Allotted cores (Proxmox's `cpus` in guest lists): the pending-changes UI shows a VM's actual configuration. */
+  cores: number;
+  /** Root disk size in bytes, as Proxmox lists it. */
+  maxdisk: number;
   template: number;
   tags: string;
   /** `qemu` or `lxc` (addition: the UI lists both). */
@@ -27,13 +31,18 @@ export type ServerMessage =
   | { type: 'stale'; stale: boolean; error?: string }
   | { error: string };
 
-/** A change is a status change, a CPU move above 2 percentage points, or a new name or tags. */
+/**
+ * A change is a status change, a CPU move above 2 percentage points, or a new name, tags, cores or
+ * memory size (the configuration the pending-changes UI compares with what it asked for).
+ */
 export function isChanged(before: VmStatus, after: VmStatus): boolean {
   return (
     before.status !== after.status ||
     Math.abs(before.cpu - after.cpu) > 2 ||
     before.name !== after.name ||
-    before.tags !== after.tags
+    before.tags !== after.tags ||
+    before.cores !== after.cores ||
+    before.maxmem !== after.maxmem
   );
 }
 
@@ -62,6 +71,8 @@ export function toVmStatus(raw: Record<string, unknown>, type: 'qemu' | 'lxc'): 
     mem: num(raw.mem),
     maxmem: num(raw.maxmem),
     uptime: num(raw.uptime),
+    cores: num(raw.cpus),
+    maxdisk: num(raw.maxdisk),
     template: num(raw.template),
     tags: typeof raw.tags === 'string' ? raw.tags : '',
     type,

@@ -148,6 +148,7 @@ describe('vars.schema.json next to every bundle and scenario', () => {
 const ctx: RouteContext = {
   config: testConfig({ PROJECT_ROOT_DIR: REPO_ROOT }),
   resolveVmName: () => Promise.reject(new Error('not used')),
+  proxmoxApiHosts: () => [],
 };
 
 /** Every route that runs a bundle under core/proxmox, with a request body for it. */

@@ -40,11 +40,31 @@ describe('HTTP API on a real engine', () => {
   });
 
   it('a failed run answers 500 with the same envelope and the non-zero rc', async () => {
-    const r = await app.inject({ method: 'POST', url: PING, payload: { proxmox_node: 'px', hosts: 'no-such-host' } });
-    expect(r.statusCode).toBe(500);
-    const body = r.json();
-    expect(body.rc).not.toBe(0);
-    expect(body.log_multiline.join('\n')).toMatch(/no-such-host|no hosts/i);
+    // a project whose ping playbook fails
+    const root = tempDir();
+    for (const d of ['catalog', 'inventory', 'playbooks']) fs.mkdirSync(path.join(root, d));
+    fs.copyFileSync(fixturePlaybook('fail'), path.join(root, 'playbooks', 'ping.yml'));
+    fs.copyFileSync(FIXTURE_INVENTORY, path.join(root, 'inventory', 'hosts.yml'));
+    const failing = await createApp(testConfig({ PROJECT_ROOT_DIR: root }), { logger: false });
+    try {
+      const r = await failing.inject({ method: 'POST', url: PING, payload: { proxmox_node: 'px', hosts: 'testhost' } });
+      expect(r.statusCode).toBe(500);
+      const body = r.json();
+      expect(body.rc).not.toBe(0);
+      expect(body.log_multiline.join('\n')).toContain('this play fails on purpose');
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('a limit naming no host or group of the inventory is a 422, and nothing runs (localhost would be this machine)', async () => {
+    const before = started();
+    for (const hosts of ['no-such-host', 'localhost', 'testhost:127.0.0.1', 'testhost:other']) {
+      const r = await app.inject({ method: 'POST', url: PING, payload: { proxmox_node: 'px', hosts } });
+      expect(r.statusCode, hosts).toBe(422);
+      expect(r.json().detail[0]).toMatchObject({ field: 'body.hosts', type: 'value_error', input: hosts });
+    }
+    expect(started()).toBe(before);
   });
 
   describe('validation: 422 in the original format, nothing runs', () => {
@@ -55,12 +75,12 @@ describe('HTTP API on a real engine', () => {
       ['body is a list', '[1,2]', 'application/json', [{ field: 'body', type: 'model_attributes_type', input: [1, 2] }]],
       ['pattern mismatch', { proxmox_node: 'px/../x', hosts: 'h' }, undefined, [{ field: 'body.proxmox_node', type: 'string_pattern_mismatch', msg: "String should match pattern '^[A-Za-z0-9-]*$'", input: 'px/../x', ctx: { pattern: '^[A-Za-z0-9-]*$' } }]],
       ['number where a string is required', { proxmox_node: 5, hosts: 'h' }, undefined, [{ field: 'body.proxmox_node', type: 'string_type', msg: 'Input should be a valid string', input: 5 }]],
-      ['required-but-nullable field missing', { proxmox_node: 'px' }, undefined, [{ field: 'body.hosts', type: 'missing', input: { proxmox_node: 'px' } }]],
+      ['required field missing', { hosts: 'h' }, undefined, [{ field: 'body.proxmox_node', type: 'missing', input: { hosts: 'h' } }]],
       ['template in a name', { proxmox_node: 'px', hosts: '{{7*6}}' }, undefined, [{ field: 'body.hosts', type: 'string_pattern_mismatch' }]],
       ['newline at the end', { proxmox_node: 'px\n', hosts: 'h' }, undefined, [{ field: 'body.proxmox_node', type: 'string_pattern_mismatch' }]],
       ['not a boolean', { proxmox_node: 'px', hosts: 'h', as_json: 'maybe' }, undefined, [{ field: 'body.as_json', type: 'bool_parsing' }]],
       ['several errors, in field order', { proxmox_node: 'a b', as_json: [] }, undefined, [
-        { field: 'body.proxmox_node', type: 'string_pattern_mismatch' }, { field: 'body.hosts', type: 'missing' }, { field: 'body.as_json', type: 'bool_type' },
+        { field: 'body.proxmox_node', type: 'string_pattern_mismatch' }, { field: 'body.as_json', type: 'bool_type' },
       ]],
     ];
     it.each(cases)('%s', async (_name, payload, contentType, expected) => {
@@ -150,7 +170,8 @@ describe('HTTP API on a real engine', () => {
       const doc = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.info.title).toBe('CR42 - API');
-      expect(doc.paths[PING].post.requestBody.content['application/json'].schema.required).toEqual(['proxmox_node', 'hosts']);
+      // hosts is nullable: it may be left out (then null: every host)
+      expect(doc.paths[PING].post.requestBody.content['application/json'].schema.required).toEqual(['proxmox_node']);
       const swagger = await app.inject({ method: 'GET', url: '/docs/swagger' });
       expect(swagger.statusCode).toBe(200);
       const redoc = await app.inject({ method: 'GET', url: '/docs/redoc' });

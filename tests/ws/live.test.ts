@@ -65,6 +65,22 @@ describe('/ws/vm-status against the simulator', () => {
     expect(ids.some((id: number) => [9211, 9221, 9232].includes(id))).toBe(false);
     expect(full.vms.find((vm: Msg) => vm.vmid === 200)).toMatchObject({ type: 'lxc', name: 'ct-dns', status: 'running' });
     expect(full.vms.find((vm: Msg) => vm.vmid === 1000)).toMatchObject({ type: 'qemu', name: 'admin-wazuh', status: 'running', tags: 'admin' });
+    // the pending-changes UI reads a deployed VM's cores (and the disk size Proxmox lists)
+    for (const vm of full.vms) {
+      const g = sim.cluster.guest(vm.vmid)!;
+      expect(vm.cores, `cores of ${vm.vmid}`).toBe(Number(g.config.cores ?? 1) * (g.type === 'qemu' ? Number(g.config.sockets ?? 1) : 1));
+      expect(vm.maxdisk).toBeGreaterThan(0);
+    }
+  });
+
+  it('sends cores in diff records, and a change of cores is a change', async () => {
+    // 4001 is stopped: a config change applies at once (a running VM's would be pending)
+    const v = viewer('px-testing');
+    const full = await v.next((m) => m.type === 'full');
+    const before = full.vms.find((vm: Msg) => vm.vmid === 4001);
+    await data(call(sim, 'PUT', '/nodes/px-testing/qemu/4001/config', { cores: before.cores + 2 }));
+    const d = await v.next((m) => change(4001)(m) && m.changes['4001'].cores === before.cores + 2);
+    expect(d.changes['4001']).toMatchObject({ type: 'changed', vm_type: 'qemu', cores: before.cores + 2, maxdisk: before.maxdisk, maxmem: before.maxmem });
   });
 
   it('reports status changes, additions, removals, renames, retags and CPU jumps as diffs', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { diffStates, toVmStatus, type VmStatus } from '../../src/ws/protocol.js';
 
 const vm = (id: number, over: Partial<VmStatus> = {}): VmStatus => ({
-  vmid: id, name: `vm-${id}`, status: 'running', cpu: 10, mem: 1, maxmem: 2, uptime: 5, template: 0, tags: '', type: 'qemu', ...over,
+  vmid: id, name: `vm-${id}`, status: 'running', cpu: 10, mem: 1, maxmem: 2, uptime: 5, cores: 2, maxdisk: 3, template: 0, tags: '', type: 'qemu', ...over,
 });
 const state = (...vms: VmStatus[]) => new Map(vms.map((v) => [v.vmid, v]));
 

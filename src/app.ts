@@ -96,6 +96,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     log: app.log as Logger,
     secrets: () => secrets.values(),
     defaultNode: () => vmNames.credentials().node,
+    nodeVmIds: (node) => vmNames.nodeVmIds(node),
   });
   await jobs.start();
   app.decorate('jobs', jobs);

@@ -89,6 +89,8 @@ export interface JobManagerOptions {
   secrets(): string[];
   /** The inventory's Proxmox node, for requests that leave proxmox_node empty (null when unknown). */
   defaultNode(): string | null;
+  /** Every VM and container id of a node (read from Proxmox), for a bundle whose VMs cannot be known. */
+  nodeVmIds?(node: string): Promise<number[]>;
 }
 
 function canonical(v: unknown): unknown {
@@ -183,7 +185,8 @@ export class JobManager {
     const id = randomUUID();
     const requestNode = typeof body.proxmox_node === 'string' && body.proxmox_node !== '' ? body.proxmox_node : null;
     const node = requestNode ?? (def.locks ? this.defaultNode() : null);
-    const targets = targetsOf(def.locks, body, node ?? '', this.sets);
+    const wanted = targetsOf(def.locks, body, node ?? '', this.sets);
+    const targets = wanted !== 'node' ? wanted : ((await this.opts.nodeVmIds?.(node ?? '')) ?? []).map((vmid) => ({ node: node ?? '', vmid }));
     const release = targets.length > 0 ? await this.locks.acquire(id, targets, req.lockWaitMs) : () => undefined;
     let registered = false;
     try {

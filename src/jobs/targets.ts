@@ -16,7 +16,8 @@ function idsIn(v: unknown): number[] {
   const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : [];
   const out: number[] = [];
   for (const item of items) {
-    const id = item && typeof item === 'object' ? vmid((item as Body).vm_id ?? (item as Body).id) : vmid(item);
+    const o = item as Body;
+    const id = item && typeof item === 'object' ? vmid(o.vm_id ?? o.id ?? o.VM_ID ?? o.ID) : vmid(item);
     if (id !== null) out.push(id);
   }
   return out;
@@ -30,6 +31,10 @@ export class DefaultVmSets {
   private cache: { mtimeMs: number; sets: Record<string, number[]> } | null = null;
 
   constructor(private readonly publicPlaybooksDir: string) {}
+
+  get bundlesDir(): string {
+    return path.join(this.publicPlaybooksDir, 'bundles');
+  }
 
   get file(): string {
     return path.join(this.publicPlaybooksDir, 'bundles', 'core', 'proxmox', 'configure', 'default', 'vms', '_shared', 'default_vms.yml');
@@ -56,8 +61,42 @@ export class DefaultVmSets {
   }
 }
 
-/** The VMs a request changes, per its route's lock spec, on `node`. */
-export function targetsOf(spec: LockSpec | undefined, body: Body, node: string, sets: DefaultVmSets): VmTarget[] {
+/** Play variables of a bundle that name the VMs it acts on (this catalog's and upstream's spellings). */
+const VM_SET_VARS = /^(?:VM_IDS|VMS|vm_ids|vms|r42_power_ids)$/;
+const anyTag = (tag: string) => ({ tag, resolve: (v: string) => v });
+
+/**
+ * The VM ids a bundle playbook names in its plays' `vars` (VM_IDS, VMS...), or null when it names
+ * none or computes them (a template): then what it touches cannot be known from the files.
+ */
+export function bundlePlaybookIds(playbook: string): number[] | null {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(playbook, 'utf8'), { customTags: [anyTag('!unsafe'), anyTag('!vault')] });
+  } catch {
+    return null;
+  }
+  const ids: number[] = [];
+  let unknowable = false;
+  for (const play of Array.isArray(doc) ? doc : []) {
+    const vars = play && typeof play === 'object' ? (play as Body).vars : null;
+    if (!vars || typeof vars !== 'object') continue;
+    for (const [key, value] of Object.entries(vars as Body)) {
+      if (!VM_SET_VARS.test(key)) continue;
+      const found = idsIn(value);
+      if (found.length === 0 || JSON.stringify(value).includes('{{')) unknowable = true;
+      ids.push(...found);
+    }
+  }
+  return ids.length > 0 && !unknowable ? ids : null;
+}
+
+/**
+ * The VMs a request changes, per its route's lock spec, on `node`; `'node'` when they cannot be
+ * known (a bundle of a catalog that names its VMs nowhere the service can read): the caller then
+ * locks every VM of the node, never none.
+ */
+export function targetsOf(spec: LockSpec | undefined, body: Body, node: string, sets: DefaultVmSets): VmTarget[] | 'node' {
   if (!spec) return [];
   const ids: number[] = [];
   for (const f of spec.ids ?? []) {
@@ -65,6 +104,11 @@ export function targetsOf(spec: LockSpec | undefined, body: Body, node: string, 
     if (id !== null) ids.push(id);
   }
   for (const f of spec.lists ?? []) ids.push(...idsIn(body[f]));
-  if (spec.defaultSet) ids.push(...sets.ids(spec.defaultSet));
+  if (spec.defaultSet) {
+    const known = sets.ids(spec.defaultSet);
+    const fromPlaybook = known.length > 0 || !spec.bundle ? null : bundlePlaybookIds(path.join(sets.bundlesDir, spec.bundle, 'main.yml'));
+    if (known.length === 0 && fromPlaybook === null) return 'node';
+    ids.push(...known, ...(fromPlaybook ?? []));
+  }
   return [...new Set(ids)].map((id) => ({ node, vmid: id }));
 }

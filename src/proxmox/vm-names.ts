@@ -65,6 +65,26 @@ export class VmNameResolver {
     return String(vm.name ?? (vm as { hostname?: unknown }).hostname ?? '');
   }
 
+  /** Every VM and container id of a node (the lock set of a bundle whose VMs cannot be known). */
+  async nodeVmIds(node: string | null): Promise<number[]> {
+    let creds: ProxmoxCredentials;
+    try {
+      creds = this.credentials();
+    } catch (err) {
+      if (err instanceof CredentialsError) throw new ApiError(500, `:: err - ${err.message}`);
+      throw err;
+    }
+    try {
+      const client = this.clientFor(creds);
+      const target = node || creds.node;
+      const [qemu, lxc] = await Promise.all([client.listQemu(target), client.listLxc(target)]);
+      return [...qemu, ...lxc].map((g) => Number(g.vmid)).filter((id) => Number.isInteger(id));
+    } catch (err) {
+      if (err instanceof ProxmoxApiError) throw new ApiError(502, `:: err - ${err.message}`);
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {
     await this.client?.close();
     this.client = null;

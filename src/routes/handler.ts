@@ -7,6 +7,7 @@ import { LockConflictError } from '../jobs/locks.js';
 import type { JobManager } from '../jobs/manager.js';
 import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../jobs/view.js';
 import { DetailResponse, RunResponse, ValidationErrorResponse } from '../schemas/common.js';
+import { assertNoConnectionOverride } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 const FAILURE_LINE = /fatal:|FAILED|^ERROR!/;
@@ -126,7 +127,9 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
             requestId: req.id,
             plan: async (): Promise<RunSpec[]> => {
               const planned = await def.plan(body, deps.ctx, params);
-              return Array.isArray(planned) ? planned : [planned];
+              const runs = Array.isArray(planned) ? planned : [planned];
+              for (const run of runs) assertNoConnectionOverride(run, deps.ctx);
+              return runs;
             },
             shape: (run) => shapeAnswer(def, body, run),
           });

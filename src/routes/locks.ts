@@ -6,6 +6,7 @@ import type { LockSpec, RouteDef } from './types.js';
  * NO_VM_LOCK (a test checks it), so a new route has to say which it is.
  */
 const ONE_VM: LockSpec = { ids: ['vm_id'] };
+const DEFAULT_VMS = 'core/proxmox/configure/default/vms';
 
 export const VM_LOCKS: Readonly<Record<string, LockSpec>> = {
   // single VM life cycle and configuration
@@ -26,13 +27,16 @@ export const VM_LOCKS: Readonly<Record<string, LockSpec>> = {
   ...Object.fromEntries(['mass_vm_stop', 'mass_vm_stop_force', 'mass_vm_start', 'mass_vm_pause', 'mass_vm_resume'].map((op) => [op, { lists: ['vm_ids'] }])),
   mass_vm_delete: { lists: ['vms'] },
   // bundles: the VMs of the request (create-vms) or the role's default set
-  ...Object.fromEntries(['admin', 'vuln', 'student'].flatMap((role) => [
-    [`bundle_create_vms_${role}`, { lists: ['vms'] }],
-    ...['start', 'stop', 'pause', 'resume'].map((verb) => [`bundle_${verb}_vms_${role}`, { defaultSet: role }]),
-    [`bundle_delete_vms_${role}`, { defaultSet: role }],
-    [`bundle_snapshot_create_vms_${role}`, { defaultSet: role }],
-    [`bundle_snapshot_revert_vms_${role}`, { defaultSet: role }],
-  ])),
+  ...Object.fromEntries(['admin', 'vuln', 'student'].flatMap((role) => {
+    const set = (bundle: string): LockSpec => ({ defaultSet: role, bundle: `${DEFAULT_VMS}/${bundle}` });
+    return [
+      [`bundle_create_vms_${role}`, { lists: ['vms'] }],
+      ...['start', 'stop', 'pause', 'resume'].map((verb) => [`bundle_${verb}_vms_${role}`, set(`start-stop-pause-resume-vms-${role}`)]),
+      [`bundle_delete_vms_${role}`, set(`delete-vms-${role}`)],
+      [`bundle_snapshot_create_vms_${role}`, set(`snapshot/create-vms-${role}`)],
+      [`bundle_snapshot_revert_vms_${role}`, set(`snapshot/revert-vms-${role}`)],
+    ];
+  })),
 };
 
 /** Operations that take no VM lock: reads, and changes to nodes, the datacenter, storage or guests over SSH. */

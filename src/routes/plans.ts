@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ApiError } from '../errors.js';
+import { controllerActions } from '../catalog/role-actions.js';
 import { inventoryNames } from '../proxmox/credentials.js';
 import { requireFile, resolveCatalogPlaybook, resolveInventory } from '../engine/names.js';
 import type { RunSpec } from '../engine/types.js';
@@ -28,6 +29,7 @@ export function pick(body: Body, keys: readonly string[], rule: 'nonNull' | 'tru
 /** One action of the Proxmox controller role through playbooks/generic.yml on the `proxmox` group. */
 export function roleRun(ctx: RouteContext, action: string, vars: Body): RunSpec {
   const playbook = genericPlaybook(ctx); // checked before the inventory, as in the original
+  requireRoleAction(ctx, action);
   return {
     playbook,
     inventory: hostsInventory(ctx),
@@ -84,4 +86,47 @@ export function checkedLimit(body: Body, ctx: RouteContext, field = 'hosts'): st
   const unknown = limit.split(/[,:]/).filter((n) => n !== '' && !names.has(n));
   if (unknown.length > 0) throw fieldError(field, `Value error, not a host or group of the inventory: ${unknown.join(', ')}`, value);
   return limit;
+}
+
+/**
+ * Variables a request can never set, whatever the route: how and where a run connects, and with
+ * which credentials (the inventory and the vault file own them). `proxmox_api_host` is the one
+ * exception, and only with a configured value (checkedApiHost).
+ */
+export const CONNECTION_VAR = /^(?:ansible_|proxmox_api_|proxmox_validate_certs$|hosts$)/i;
+
+/** A 422 for any key of `vars` (a request's free-form variables) that names a connection or credential variable. */
+export function refuseConnectionVars(vars: Body, field: string): void {
+  const bad = Object.keys(vars).filter((k) => CONNECTION_VAR.test(k));
+  if (bad.length > 0) {
+    throw new ApiError(422, bad.map((k) => ({
+      field: `body.${field}.${k}`, msg: 'Value error, connection and credential variables are set by the inventory and the vault file, not by requests', type: 'value_error', input: vars[k], ctx: null,
+    })));
+  }
+}
+
+/**
+ * The last line of defence, applied by the handler to every run a plan makes: an extra var that
+ * names a connection or credential variable is only ever `hosts` set to the run's own checked
+ * limit (or the `proxmox` group) and a configured `proxmox_api_host`. Anything else is a bug in
+ * a plan, refused before it runs.
+ */
+export function assertNoConnectionOverride(spec: RunSpec, ctx: RouteContext): void {
+  for (const [key, value] of Object.entries(spec.extravars ?? {})) {
+    if (!CONNECTION_VAR.test(key)) continue;
+    if (key === 'hosts' && (value === 'proxmox' || value === spec.limit)) continue;
+    if (key === 'proxmox_api_host' && typeof value === 'string' && ctx.proxmoxApiHosts().includes(value)) continue;
+    throw new ApiError(422, [{ field: `body.${key}`, msg: 'Value error, connection and credential variables are set by the inventory and the vault file, not by requests', type: 'value_error', input: value, ctx: null }]);
+  }
+}
+
+/**
+ * 501 when the controller role on the roles path has no such action (a third-party role may lack
+ * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
+ */
+export function requireRoleAction(ctx: RouteContext, action: string): void {
+  const role = controllerActions(ctx.config.projectRootDir);
+  if (role?.actions && !role.actions.has(action)) {
+    throw new ApiError(501, `:: err - the Proxmox controller role at ${role.roleDir} has no action '${action}'`);
+  }
 }

@@ -23,8 +23,13 @@ export interface LockSpec {
   ids?: readonly string[];
   /** Body fields holding several: a list of ids (`vm_ids`), of `{id}` objects, or a map of `{vm_id}` objects (create-vms). */
   lists?: readonly string[];
-  /** A default VM set of the catalog: `r42_default_vms.<set>` in the default-VM bundles' _shared/default_vms.yml. */
+  /**
+   * A default VM set of the catalog: `r42_default_vms.<set>` in the default-VM bundles'
+   * _shared/default_vms.yml; for a catalog without that file, the ids the bundle's playbook
+   * (`bundle`, under bundles/) names in its vars; else every VM of the node.
+   */
   defaultSet?: string;
+  bundle?: string;
 }
 
 /**

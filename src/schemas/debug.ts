@@ -13,3 +13,21 @@ export const DebugPingRequest = Type.Object(
   },
   { examples: [{ proxmox_node: 'px-testing', hosts: 'px-testing' }] },
 );
+
+/**
+ * The generic runners' body: the ping body plus `extra_vars`, whose keys become extra vars of the
+ * run, checked against the bundle's or scenario's `vars.schema.json` when it has one.
+ */
+export const RunnerRequest = Type.Object(
+  {
+    ...DebugPingRequest.properties,
+    extra_vars: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64 }), Type.Unknown(), {
+        maxProperties: 64,
+        description: "variables of the run (checked against the playbook's vars.schema.json); connection and credential variables (ansible_*, proxmox_api_*, hosts) are refused",
+        examples: [{ proxmox_vm_action: 'vm_stop' }],
+      }),
+    ),
+  },
+  { examples: [{ proxmox_node: 'px-testing', hosts: 'px-testing' }] },
+);

@@ -59,7 +59,7 @@ describe('HTTP API on a real engine', () => {
 
   it('a limit naming no host or group of the inventory is a 422, and nothing runs (localhost would be this machine)', async () => {
     const before = started();
-    for (const hosts of ['no-such-host', 'localhost', 'testhost:127.0.0.1', 'testhost:other']) {
+    for (const hosts of ['no-such-host', 'localhost', '127.0.0.1']) {
       const r = await app.inject({ method: 'POST', url: PING, payload: { proxmox_node: 'px', hosts } });
       expect(r.statusCode, hosts).toBe(422);
       expect(r.json().detail[0]).toMatchObject({ field: 'body.hosts', type: 'value_error', input: hosts });

@@ -80,7 +80,10 @@ describe('the route table says which VMs each operation changes', () => {
 
   it('derives the VMs from the body: one id, clone source and target, lists, create-vms maps, role default sets', () => {
     const sets = new DefaultVmSets(path.join(REPO_ROOT, 'catalog'));
-    const of = (op: string, body: Record<string, unknown>) => targetsOf(routeTable.find((d) => d.operationId === op)!.locks, body, 'px-testing', sets).map((t) => t.vmid);
+    const of = (op: string, body: Record<string, unknown>) => {
+      const t = targetsOf(routeTable.find((d) => d.operationId === op)!.locks, body, 'px-testing', sets);
+      return t === 'node' ? t : t.map((x) => x.vmid);
+    };
     expect(of('vm_start', { vm_id: '4001' })).toEqual([4001]);
     expect(of('network_add_interfaces_vm', { vm_id: 4001 })).toEqual([4001]);
     expect(of('vm_clone', { vm_id: '9221', vm_new_id: '4011' })).toEqual([9221, 4011]);
@@ -90,6 +93,30 @@ describe('the route table says which VMs each operation changes', () => {
     expect(of('bundle_stop_vms_admin', {})).toEqual([1000, 1020, 1021, 1023]);
     expect(of('bundle_delete_vms_vuln', {})).toEqual([4000, 4001, 4002, 4003, 4004]);
     expect(of('vm_list', { proxmox_node: 'px-testing' })).toEqual([]);
+  });
+
+  it('a catalog without default_vms.yml: the ids its bundle playbook names, else the whole node', () => {
+    const catalog = tempDir();
+    const bundles = path.join(catalog, 'bundles', 'core', 'proxmox', 'configure', 'default', 'vms');
+    const write = (bundle: string, text: string) => {
+      fs.mkdirSync(path.join(bundles, bundle), { recursive: true });
+      fs.writeFileSync(path.join(bundles, bundle, 'main.yml'), text);
+    };
+    // upstream's shape: the VM set is a play variable of the bundle
+    write('start-stop-pause-resume-vms-admin', '- hosts: px-testing\n  vars:\n    VM_IDS: ["1000", "1020"]\n  tasks: []\n');
+    write('delete-vms-admin', '- hosts: proxmox\n  vars:\n    VMS:\n      - { ID: 1000, NAME: a }\n      - { ID: 1021, NAME: b }\n  tasks: []\n');
+    // computed, or not named at all: unknowable
+    write('snapshot/create-vms-admin', '- hosts: proxmox\n  vars:\n    VM_IDS: "{{ lookup(\'file\', \'ids\') }}"\n  tasks: []\n');
+    write('snapshot/revert-vms-admin', '- hosts: proxmox\n  tasks: []\n');
+    const sets = new DefaultVmSets(catalog);
+    const of = (op: string) => {
+      const t = targetsOf(routeTable.find((d) => d.operationId === op)!.locks, {}, 'px-testing', sets);
+      return t === 'node' ? t : t.map((x) => x.vmid);
+    };
+    expect(of('bundle_stop_vms_admin')).toEqual([1000, 1020]);
+    expect(of('bundle_delete_vms_admin')).toEqual([1000, 1021]);
+    expect(of('bundle_snapshot_create_vms_admin')).toBe('node');
+    expect(of('bundle_snapshot_revert_vms_admin')).toBe('node');
   });
 });
 

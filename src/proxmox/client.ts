@@ -64,7 +64,9 @@ export class ProxmoxClient {
     return this.get<GuestSummary[]>(`/nodes/${encodeURIComponent(node)}/lxc`);
   }
 
+  /** Idempotent: a poller and the resolver may both close a client at shutdown. */
   async close(): Promise<void> {
+    if (this.agent.closed || this.agent.destroyed) return;
     await this.agent.close();
   }
 }

@@ -22,11 +22,14 @@ const NET0_PARTS: Record<string, string> = { name: 'lxc_net_name', bridge: 'lxc_
 /**
  * The deployer UI's create body (Proxmox's parameter names) as the role variables of lxc_create.
  * `rootfs_size` "8G" is 8 GiB; `net0` is split into the parts both roles know, and kept whole
- * (`lxc_net0`) for this project's role, which then uses it as given.
+ * (`lxc_net0`) for this project's role, which then uses it as given. The container is not started
+ * by the creation: the UI calls lxc/start afterwards, which Proxmox refuses for a running one.
  */
 export function uiCreateVars(b: Body): Body {
   const vars: Body = {
     ...ctVars(b),
+    // the UI starts the container itself (lxc/start) once the deployment's VMs are made
+    lxc_start_after_create: false,
     ...pick({
       lxc_name: b.hostname, lxc_template: b.ostemplate, lxc_cores: b.cores, lxc_memory: b.memory, lxc_swap: b.swap,
       lxc_password: b.password === '' ? null : b.password, lxc_ssh_pubkeys: b.ssh_public_keys, lxc_unprivileged: b.unprivileged,

@@ -17,6 +17,7 @@ function nodeIfaceVars(b: Body): Body {
   const vars: Body = { proxmox_node: b.proxmox_node, ...pick(b, NODE_IFACE_FIELDS) };
   if (typeof b.iface_address === 'string' && vars.ip_address === undefined) vars.ip_cidr = b.iface_address;
   if (vars.iface_comments !== undefined) vars.ip_comments = vars.iface_comments;
+  vars.proxmox_network_apply = b.apply !== false;
   return vars;
 }
 

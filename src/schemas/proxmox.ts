@@ -159,6 +159,10 @@ export const NetNodeAddRequest = nodeBody(
     ovs_bridge: optionalNullable(str('^[a-zA-Z0-9._-]+$')),
     iface_address: optionalNullable(str('^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$'), null, { description: 'deployer UI: address/prefix' }),
     iface_comments: optionalNullable(str('^[^\\x00-\\x1f\\x7f]*$', { maxLength: LIMITS.text }), null, { description: 'deployer UI' }),
+    apply: Type.Optional(Type.Boolean({
+      default: true,
+      description: 'apply the node network configuration at once (Proxmox stages it otherwise, and a VM cannot start on a bridge that is only staged); false: stage only',
+    })),
   },
   { proxmox_node: 'px-testing', iface_name: 'vmbr150', iface_type: 'bridge', iface_autostart: 1, ip_address: '192.168.150.1', ip_netmask: '255.255.255.0' },
 );

@@ -85,15 +85,21 @@ describe('network', () => {
     const node = () => s.sim.cluster.findNode('px-testing')!;
     const ifaces = () => (node().pendingNetwork ?? node().network).map((i) => i.iface);
     await s.ok('network_add_interfaces_node');
-    expect((node().pendingNetwork ?? []).find((i) => i.iface === 'vmbr150')).toMatchObject({ type: 'bridge', address: '192.168.150.1' });
+    // applied at once by default: a VM can start on the new bridge
+    expect(node().pendingNetwork).toBeNull();
+    expect(node().network.find((i) => i.iface === 'vmbr150')).toMatchObject({ type: 'bridge', address: '192.168.150.1' });
     for (const op of ['network_list_interfaces_node', 'network_list_interfaces_node_single_slash']) {
       expect((await s.ok(op)).map((i: any) => i.iface)).toContain('vmbr150');
     }
     await s.ok('network_delete_interfaces_node');
     expect(ifaces()).not.toContain('vmbr150');
     await s.ok('network_add_interfaces_node', { proxmox_node: 'px-testing', iface_name: 'vmbr151', iface_type: 'bridge', iface_autostart: 1, iface_address: '192.168.151.1/24', iface_comments: 'team 2' });
-    expect((node().pendingNetwork ?? []).find((i) => i.iface === 'vmbr151')).toMatchObject({ cidr: '192.168.151.1/24', comments: 'team 2' });
+    expect(node().network.find((i) => i.iface === 'vmbr151')).toMatchObject({ cidr: '192.168.151.1/24', comments: 'team 2' });
     await s.ok('network_delete_interfaces_node_by_delete', { proxmox_node: 'px-testing', iface_name: 'vmbr151' });
     expect(ifaces()).not.toContain('vmbr151');
+    // apply: false stages the change only, as Proxmox does without "Apply Configuration"
+    await s.ok('network_add_interfaces_node', { proxmox_node: 'px-testing', iface_name: 'vmbr152', iface_type: 'bridge', apply: false });
+    expect((node().pendingNetwork ?? []).map((i) => i.iface)).toContain('vmbr152');
+    expect(node().network.map((i) => i.iface)).not.toContain('vmbr152');
   });
 });

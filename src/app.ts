@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
 import { bearerChecker, registerBearerAuth } from './http/auth.js';
-import { refuseWhileClosing } from './http/closing.js';
+import { closeConnectionsWhenDrained, refuseWhileClosing } from './http/closing.js';
 import { corsOriginRule, registerCors } from './http/cors.js';
 import { refuseContentEncodings } from './http/encoding.js';
 import { guardUpgrades } from './http/upgrades.js';
@@ -128,6 +128,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId) => vmNames.resolve(node, vmId) }, jobs, lockWaitMs: config.jobs.lockWaitMs });
   app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
   registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs });
+  closeConnectionsWhenDrained(app);
   await app.ready();
   return app;
 }

@@ -19,3 +19,19 @@ export function refuseWhileClosing(app: FastifyInstance): void {
     return reply.code(503).headers({ ...refusal.headers, connection: 'close' }).type('application/json; charset=utf-8').send({ detail: refusal.detail });
   });
 }
+
+/** What answers still being written get once the jobs are over, before their connections are cut. */
+const DRAIN_MS = 1000;
+
+/**
+ * Once the other preClose hooks are done (jobs over, streams ended), server.close() waits for every
+ * connection — one client that never finishes its request headers kept the process alive for as
+ * long as it liked. Idle connections are closed at once, the rest after DRAIN_MS.
+ * Register after every other preClose hook.
+ */
+export function closeConnectionsWhenDrained(app: FastifyInstance): void {
+  app.addHook('preClose', async () => {
+    app.server.closeIdleConnections();
+    setTimeout(() => app.server.closeAllConnections(), DRAIN_MS).unref();
+  });
+}

@@ -137,7 +137,8 @@ describe('WebSocket origin rule (auth off, the default)', () => {
 
   it('accepts an allowed Origin, the service\'s own origin, and no Origin at all (a non-browser client)', async () => {
     const url = `${s.ws}/v0/jobs/${randomUUID()}/events`;
-    for (const headers of [{ origin: 'https://ui.example' }, { origin: s.base }, {}]) {
+    const cases: Record<string, string>[] = [{ origin: 'https://ui.example' }, { origin: s.base }, {}];
+    for (const headers of cases) {
       const r = await attempt(url, headers);
       expect(r.status).toBe(101);
       r.socket.close();

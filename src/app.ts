@@ -4,8 +4,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
-import { registerBearerAuth } from './http/auth.js';
-import { registerCors } from './http/cors.js';
+import { bearerChecker, registerBearerAuth } from './http/auth.js';
+import { closeConnectionsWhenDrained, refuseWhileClosing } from './http/closing.js';
+import { corsOriginRule, registerCors } from './http/cors.js';
+import { refuseContentEncodings } from './http/encoding.js';
+import { guardUpgrades } from './http/upgrades.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerObservability } from './http/observability.js';
@@ -38,6 +41,15 @@ export function openJobStore(config: Readonly<Config>): JobStore {
   return config.jobs.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore(path.join(config.jobs.dataDir, 'jobs.db'));
 }
 
+/**
+ * Node looks for expired requests only this often (30 s by default): a fraction of the shortest
+ * timeout keeps the real limit close to the configured one.
+ */
+function checkingInterval(config: Readonly<Config>): number {
+  const shortest = Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs);
+  return Math.min(5000, Math.max(50, Math.floor(shortest / 4)));
+}
+
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 declare module 'fastify' {
@@ -63,11 +75,18 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // A client sending its request slowly (or never finishing it) is answered 408 and closed;
+    // Fastify's default (0) holds it forever and keeps a shutdown from ending.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: checkingInterval(config) },
+    // The 503 while closing is the API's own (http/closing.ts).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true } },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  // First of all hooks: it must know of the shutdown before the engine's grace begins.
+  refuseWhileClosing(app);
 
   const engine = opts.engine ?? new Engine({ config, vaultPasswordFile: opts.vaultPasswordFile ?? null, log: app.log as Logger });
   app.decorate('engine', engine);
@@ -80,12 +99,19 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   registerErrorHandling(app, { debug: config.debug });
+  // Hooks in the order they must see a request: closing (above), upgrade origin, encoding, CORS, token.
+  guardUpgrades(app, corsOriginRule(config.corsOriginRegex));
+  refuseContentEncodings(app);
   await registerCors(app, config.corsOriginRegex);
   registerBearerAuth(app, config.apiAuthToken);
   await registerDocs(app);
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   app.addHook('onClose', async () => vmNames.close());
-  registerObservability(app, { config, engine, vmNames, statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined) });
+  registerObservability(app, {
+    config, engine, vmNames,
+    statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined),
+    authorized: bearerChecker(config.apiAuthToken),
+  });
   const store = opts.jobStore ?? openJobStore(config);
   if (!opts.jobStore) app.addHook('onClose', async () => store.close());
   const secrets = new ServiceSecrets(config, opts.vaultPasswordFile ?? null);
@@ -103,6 +129,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
   app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
   registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs });
+  closeConnectionsWhenDrained(app);
   await app.ready();
   return app;
 }

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { createApp } from './app.js';
+import { shutdownWatchdog } from './shutdown.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
 import { ConfigError } from './errors.js';
@@ -32,10 +33,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new requests, waiting for running playbooks');
+    const watchdog = shutdownWatchdog(config, app.server, log, () => {
+      vault.dispose();
+      process.exit(1);
+    });
     try {
       await app.close();
       await simulator?.close();
     } finally {
+      clearTimeout(watchdog);
       vault.dispose();
       process.exit(0);
     }

@@ -33,6 +33,15 @@ export interface Config {
   /** API_AUTH_TOKEN: when set, every request needs `Authorization: Bearer <token>` (for use without a gateway). */
   apiAuthToken: string | null;
   jobs: JobsConfig;
+  http: HttpConfig;
+}
+
+/** Limits of the HTTP server against clients that send slowly or never finish a request. */
+export interface HttpConfig {
+  /** HTTP_HEADERS_TIMEOUT: a request whose headers are not complete by then gets 408 and is closed. */
+  headersTimeoutMs: number;
+  /** HTTP_REQUEST_TIMEOUT: the same for the whole request (headers and body); the answer may take longer. */
+  requestTimeoutMs: number;
 }
 
 /** Jobs (src/jobs): history, event streams, per-VM locks. */
@@ -248,11 +257,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       lockWaitMs: seconds(env, 'JOBS_LOCK_WAIT', 30, 0, 3600),
       heartbeatMs: seconds(env, 'JOBS_HEARTBEAT_INTERVAL', 15, 0.05, 3600),
     }),
+    http: Object.freeze({
+      headersTimeoutMs: seconds(env, 'HTTP_HEADERS_TIMEOUT', 30, 0.1, 3600),
+      requestTimeoutMs: seconds(env, 'HTTP_REQUEST_TIMEOUT', 60, 0.1, 3600),
+    }),
     simulator: Object.freeze({
       mode: simulatorMode(env),
       stateFile: nonEmpty(env, 'PROXMOX_SIMULATOR_STATE'),
       taskDurationMs: seconds(env, 'PROXMOX_SIMULATOR_TASK_DURATION', 0.5, 0, 600),
     }),
   };
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    // Node refuses this combination when it creates the server: say so at startup instead.
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT', `must not exceed HTTP_REQUEST_TIMEOUT (${config.http.requestTimeoutMs / 1000} s)`);
+  }
   return Object.freeze(config);
 }

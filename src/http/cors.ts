@@ -1,13 +1,18 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 
+/** The CORS origin rule (CORS_ORIGIN_REGEX); WebSocket upgrades use it too (http/upgrades.ts). */
+export function corsOriginRule(originRegex: RegExp): (origin: string | undefined) => boolean {
+  return (origin) => origin !== undefined && originRegex.test(origin);
+}
+
 /**
  * CORS as the original configured it: origins matching CORS_ORIGIN_REGEX (localhost only by
  * default), credentials allowed, GET/POST/DELETE/OPTIONS. A preflight from any other origin is
  * refused with 400, as Starlette does, but with a JSON body.
  */
 export async function registerCors(app: FastifyInstance, originRegex: RegExp): Promise<void> {
-  const allowed = (origin: string | undefined) => origin !== undefined && originRegex.test(origin);
+  const allowed = corsOriginRule(originRegex);
   app.addHook('onRequest', async (req, reply) => {
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] && !allowed(origin)) {

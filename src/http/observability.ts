@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import client from 'prom-client';
 import type { Config } from '../config/env.js';
 import type { Engine } from '../engine/engine.js';
@@ -17,6 +17,8 @@ export interface ObservabilityDeps {
   engine: Engine;
   vmNames: VmNameResolver;
   statusHub: () => PollerHub | undefined;
+  /** Whether the caller may see /readyz's details (which name internal paths and addresses). */
+  authorized: (req: FastifyRequest) => boolean;
 }
 
 export function registerObservability(app: FastifyInstance, deps: ObservabilityDeps): void {
@@ -69,7 +71,7 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = {};
     try {
       fs.accessSync(deps.config.runner.bin, fs.constants.X_OK);
@@ -97,6 +99,7 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
     } else checks.proxmox = { ok: false, detail: 'no credentials' };
     const ready = Object.values(checks).every((c) => c.ok);
     reply.code(ready ? 200 : 503);
-    return { ready, checks };
+    // The probe is open (orchestrators call it without the token): the details are not.
+    return deps.authorized(req) ? { ready, checks } : { ready };
   });
 }

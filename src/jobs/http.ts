@@ -52,7 +52,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
   }, async (req) => {
     const q = req.query as { status?: string; operation?: string; node?: string; vm_id?: number; limit?: number; cursor?: string };
     try {
-      const page = await jobs.store.listJobs({
+      const page = await jobs.list({
         status: q.status ? (q.status.split(',') as JobStatus[]) : undefined,
         operation: q.operation,
         node: q.node,

@@ -11,13 +11,16 @@ import { VmLocks } from './locks.js';
 import { cleanUpRun, newOwner, ownerAlive, retireOwner } from './owner.js';
 import { Redactor, secretValuesOf } from './redact.js';
 import { DefaultVmSets, targetsOf } from './targets.js';
-import { isFinal, type JobEvent, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
+import { describeStoreError, retrying } from './retry.js';
+import { isFinal, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAINTENANCE_INTERVAL_MS = 60_000;
 const PRUNE_INTERVAL_MS = 3600_000;
 /** Polling period for a job another process runs (shared database). */
 const REMOTE_POLL_MS = 500;
+/** How often the end of a job the store refused is written again. */
+const RECORD_RETRY_MS = 5000;
 
 /** The answer of the synchronous route. */
 export interface Outcome {
@@ -68,7 +71,8 @@ export class IdempotencyMismatchError extends ApiError {
 interface Active {
   record: JobRecord;
   events: JobEvent[];
-  pending: JobEvent[];
+  /** Events up to this seq are in the store; the rest are written by the next flush. */
+  storedSeq: number;
   flushing: Promise<void>;
   flushScheduled: boolean;
   emitter: EventEmitter;
@@ -76,8 +80,10 @@ interface Active {
   cancelReason: string | null;
   ended: boolean;
   redactor: Redactor;
-  /** Resolves when the job is final in the store. */
+  /** Resolves when the job is over (final in the store, or in memory when the store refused it). */
   finished: Promise<Outcome>;
+  /** Set while the job's end is known only here: writes `patch` again until the store takes it. */
+  recordRetry: { timer: NodeJS.Timeout; patch: JobPatch } | null;
 }
 
 export interface JobManagerOptions {
@@ -223,7 +229,7 @@ export class JobManager {
       const active: Active = {
         record,
         events: [],
-        pending: [],
+        storedSeq: 0,
         flushing: Promise.resolve(),
         flushScheduled: false,
         emitter: new EventEmitter().setMaxListeners(0),
@@ -232,12 +238,13 @@ export class JobManager {
         ended: false,
         redactor,
         finished: new Promise((r) => (resolveFinished = r)),
+        recordRetry: null,
       };
       // Known as live before it is visible in the store: a reader never mistakes it for another process's.
       this.active.set(id, active);
       let first: Run;
       try {
-        const inserted = await this.store.insertJob(record, key && hash ? { key, hash, since: Date.now() - IDEMPOTENCY_WINDOW_MS } : undefined);
+        const inserted = await this.insert(record, key && hash ? { key, hash, since: Date.now() - IDEMPOTENCY_WINDOW_MS } : undefined);
         if (!inserted.inserted) {
           // Another process claimed the key first.
           this.active.delete(id);
@@ -248,7 +255,7 @@ export class JobManager {
           first = this.opts.engine.start(steps[0]!);
         } catch (err) {
           // Refused (queue full, shutting down): no job, and the key stays free for a retry.
-          await this.store.deleteJob(id);
+          await retrying(() => this.store.deleteJob(id)).catch((e: unknown) => this.opts.log.error({ err: e, job: id }, 'jobs: a refused job could not be deleted'));
           throw err;
         }
       } catch (err) {
@@ -265,11 +272,22 @@ export class JobManager {
         })
         .finally(() => {
           release();
-          this.active.delete(id);
+          // A job whose end the store refused stays served from memory until it is written.
+          if (!active.recordRetry) this.active.delete(id);
         });
       return { job: { ...record }, replayed: false, outcome: () => active.finished };
     } finally {
       if (!registered) release();
+    }
+  }
+
+  /** The job's first record; a store that keeps failing refuses the request (503), nothing runs. */
+  private async insert(record: JobRecord, idem: Parameters<JobStore['insertJob']>[1]) {
+    try {
+      return await retrying(() => this.store.insertJob(record, idem));
+    } catch (err) {
+      this.opts.log.error({ err, job: record.id }, 'jobs: the job store refused a new job');
+      throw new ApiError(503, `:: err - JOB STORE UNAVAILABLE: ${describeStoreError(err)}`, { 'retry-after': '10' });
     }
   }
 
@@ -323,16 +341,62 @@ export class JobManager {
     const http = last.rc === 0 ? 200 : 500;
     this.push(a, { t: nowIso(), type: 'end', status, rc: last.rc, ...(reason ? { reason: a.redactor.text(reason) } : {}) });
     a.ended = true;
-    await this.flush(a);
-    const patch = { status, rc: last.rc, finished_at: Date.now(), reason: reason ? a.redactor.text(reason) : null, answer: a.redactor.value(answer), http_status: http, runs: a.record.runs };
+    const patch: JobPatch = {
+      status, rc: last.rc, started_at: a.record.started_at, finished_at: Date.now(), reason: reason ? a.redactor.text(reason) : null,
+      answer: a.redactor.value(answer), http_status: http, runs: a.record.runs,
+    };
     Object.assign(a.record, patch);
     try {
-      await this.store.updateJob(a.record.id, patch);
+      await retrying(() => this.record(a, patch));
     } catch (err) {
-      this.opts.log.error({ err, job: a.record.id }, 'jobs: could not record the end of a job');
+      this.keepUnrecorded(a, patch, err);
     }
     a.emitter.emit('finished');
     return { status: http, body: answer };
+  }
+
+  /** Writes what the store lacks of a job: its remaining events, then the patch. Throws on failure. */
+  private async record(a: Active, patch: JobPatch): Promise<void> {
+    await a.flushing;
+    await this.writeEvents(a);
+    await this.store.updateJob(a.record.id, patch);
+  }
+
+  /**
+   * The store refused the end of a job (retries used up): the job is over all the same. It stays
+   * in memory, final, with a reason that says it is not recorded — readers, followers, replays and
+   * cancel see it as finished — and its end is written again every RECORD_RETRY_MS until the store
+   * takes it (then the reason says it was recorded late) or the service stops.
+   */
+  private keepUnrecorded(a: Active, patch: JobPatch, err: unknown): void {
+    const cause = describeStoreError(err);
+    const join = (note: string) => (patch.reason ? `${patch.reason}; ${note}` : note);
+    a.record.reason = a.redactor.text(join(`not recorded: the job store failed (${cause}); kept in memory by process ${process.pid}, written again every ${RECORD_RETRY_MS / 1000} s`));
+    this.opts.log.error({ err, job: a.record.id, status: patch.status }, 'jobs: the end of a job could not be stored; kept in memory');
+    const late: JobPatch = { ...patch, reason: a.redactor.text(join(`recorded late: the job store failed when the job ended (${cause})`)) };
+    a.recordRetry = { timer: setInterval(() => void this.recordLate(a), RECORD_RETRY_MS).unref(), patch: late };
+  }
+
+  private async recordLate(a: Active): Promise<boolean> {
+    const retry = a.recordRetry;
+    if (!retry) return true;
+    try {
+      await this.record(a, retry.patch);
+    } catch {
+      return false; // still failing: the next interval tries again
+    }
+    if (a.recordRetry !== retry) return true;
+    clearInterval(retry.timer);
+    a.recordRetry = null;
+    a.record.reason = retry.patch.reason ?? null;
+    this.active.delete(a.record.id);
+    this.opts.log.warn({ job: a.record.id }, 'jobs: the end of a job was stored late');
+    return true;
+  }
+
+  /** A write that only helps (the end writes everything again): its failure is logged, never thrown. */
+  private bestEffort(a: Active, what: string, write: () => Promise<void>): void {
+    write().catch((err: unknown) => this.opts.log.warn({ err, job: a.record.id }, `jobs: ${what} could not be stored (written again at the end)`));
   }
 
   /** Follows one run of the job to its end. */
@@ -344,7 +408,7 @@ export class JobManager {
       if (a.record.status !== 'queued') return;
       a.record.status = 'running';
       a.record.started_at = Date.now();
-      void this.store.updateJob(a.record.id, { status: 'running', started_at: a.record.started_at });
+      this.bestEffort(a, 'the start', () => this.store.updateJob(a.record.id, { status: 'running', started_at: a.record.started_at }));
       this.push(a, { t: nowIso(), type: 'status', status: 'running' });
     };
     const onEvent = (ev: Parameters<typeof reduceEvent>[0]) => {
@@ -355,7 +419,7 @@ export class JobManager {
       info.pid = s.pid;
       info.private_dir = s.privateDir;
       // Written at once: it is what a restart needs to clean up after a crash.
-      void this.store.updateJob(a.record.id, { runs: a.record.runs });
+      this.bestEffort(a, 'the run process', () => this.store.updateJob(a.record.id, { runs: a.record.runs }));
     };
     run.on('event', onEvent);
     run.on('spawn', onSpawn);
@@ -377,7 +441,6 @@ export class JobManager {
   private push(a: Active, e: UnnumberedEvent): void {
     const ev = { seq: a.events.length + 1, ...e } as JobEvent;
     a.events.push(ev);
-    a.pending.push(ev);
     a.emitter.emit('event', ev);
     if (!a.flushScheduled) {
       a.flushScheduled = true;
@@ -388,13 +451,19 @@ export class JobManager {
 
   private flush(a: Active): Promise<void> {
     a.flushScheduled = false;
-    const batch = a.pending.splice(0);
-    if (batch.length > 0) {
-      a.flushing = a.flushing.then(() => this.store.appendEvents(a.record.id, batch)).catch((err: unknown) => {
-        this.opts.log.error({ err, job: a.record.id }, 'jobs: events could not be stored');
-      });
-    }
+    a.flushing = a.flushing.then(() => this.writeEvents(a)).catch((err: unknown) => {
+      // Nothing is lost: the events stay in memory and the next flush (or the job's end) writes them.
+      this.opts.log.error({ err, job: a.record.id }, 'jobs: events could not be stored yet');
+    });
     return a.flushing;
+  }
+
+  /** The events the store does not have yet (seq is the position in a.events, from 1). */
+  private async writeEvents(a: Active): Promise<void> {
+    const batch = a.events.slice(a.storedSeq);
+    if (batch.length === 0) return;
+    await this.store.appendEvents(a.record.id, batch);
+    a.storedSeq = Math.max(a.storedSeq, batch[batch.length - 1]!.seq);
   }
 
   // ---------------------------------------------------------------- reading
@@ -403,6 +472,16 @@ export class JobManager {
     const a = this.active.get(id);
     if (a) return structuredClone({ ...a.record, event_count: a.events.length });
     return this.store.getJob(id);
+  }
+
+  /** A page of the history; a job this process runs (or holds unrecorded) is shown as it is now. */
+  async list(filter: JobFilter): Promise<JobPage> {
+    const page = await this.store.listJobs(filter);
+    const live = (j: JobRecord) => {
+      const a = this.active.get(j.id);
+      return a ? structuredClone({ ...a.record, event_count: a.events.length }) : j;
+    };
+    return { ...page, jobs: page.jobs.map(live) };
   }
 
   /** The synchronous answer of a job, once it is over. */
@@ -539,6 +618,13 @@ export class JobManager {
       a.run?.cancel('canceled');
     }
     await Promise.all(pending.map((a) => a.finished));
+    // A last try for the ends the store refused; what still fails is lost with the process.
+    for (const a of [...this.active.values()]) {
+      if (a.recordRetry && !(await this.recordLate(a))) {
+        clearInterval(a.recordRetry.timer);
+        this.opts.log.error({ job: a.record.id }, 'jobs: the end of a job was never stored; a restart will mark it lost');
+      }
+    }
     retireOwner(this.owner);
   }
 }

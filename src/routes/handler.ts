@@ -24,7 +24,11 @@ export function shapeAnswer(def: RouteDef, body: Body, run: RunResult): Record<s
   if (run.rc !== 0) {
     const lines = logLines(run.events);
     answer.log_multiline = lines.slice(-10);
-    answer.error = lines.find((l) => FAILURE_LINE.test(l))?.trim() ?? `Ansible exited with rc=${run.rc}`;
+    // A stopped run's log ends with the engine's line saying why (canceled, timed out): that is its
+    // error, not whatever Ansible was retrying when it was stopped.
+    const stopped = run.status === 'canceled' || run.status === 'timeout';
+    const line = stopped ? [...lines].reverse().find((l) => l.startsWith('ERROR!')) : lines.find((l) => FAILURE_LINE.test(l));
+    answer.error = line?.trim() ?? (stopped ? `ERROR! the run was ${run.status === 'timeout' ? 'stopped: it timed out' : 'canceled'}` : `Ansible exited with rc=${run.rc}`);
   }
   return answer;
 }

@@ -41,6 +41,7 @@ export const AsJson = Type.Optional(Type.Boolean({ default: true, description: '
 export const VmId = Type.Unsafe<number>({
   type: ['string', 'integer'],
   pattern: VM_ID_PATTERN,
+  maxLength: 16,
   minimum: LIMITS.vmidMin,
   maximum: LIMITS.vmidMax,
   [VMID_KEYWORD]: true,

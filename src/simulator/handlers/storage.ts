@@ -98,7 +98,7 @@ export function registerStorage(on: Register): void {
     const volid = `${storage.storage}:${content}/${filename}`;
     const list = ctx.cluster.volumes(node, storage.storage);
     return ctx.tasks.start({
-      node, type: 'download', id: filename.replace(/[:\s/]/g, '_'), user: who(ctx),
+      node, type: 'download', id: filename.replace(/[:\s/]/g, '_'), user: who(ctx), kind: 'download',
       work: (log) => {
         log(`downloading ${url} to ${storage.path ?? ''}/template/${content}/${filename}`);
         const size = 50 * 1024 * 1024 + (filename.length * 7919 % 1000) * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { fail, paramError } from '../errors.js';
+import { paramError } from '../errors.js';
 import { guestUsage, nodeUsage } from '../model/metrics.js';
 import { UPID_PATTERN, type Task } from '../model/tasks.js';
 import type { Guest } from '../model/types.js';
@@ -174,34 +174,6 @@ export function registerCluster(on: Register): void {
   on('GET', '/nodes/{node}/tasks/{upid}', (ctx) => {
     task(ctx);
     return [{ name: 'log' }, { name: 'status' }];
-  });
-
-  // ---- access ------------------------------------------------------------------------------
-
-  on('GET', '/access/domains', () => [
-    { realm: 'pam', type: 'pam', comment: 'Linux PAM standard authentication' },
-    { realm: 'pve', type: 'pve', comment: 'Proxmox VE authentication server' },
-  ]);
-
-  on('GET', '/access/ticket', () => null);
-
-  on('POST', '/access/ticket', (ctx) => {
-    const { ticket, csrf, userid } = ctx.auth.login(str(ctx.params, 'username')!, str(ctx.params, 'password')!, str(ctx.params, 'realm'));
-    return {
-      username: userid, ticket, CSRFPreventionToken: csrf, clustername: ctx.cluster.state.clusterName,
-      cap: { vms: { 'VM.Audit': 1, 'VM.PowerMgmt': 1, 'VM.Allocate': 1 }, storage: { 'Datastore.Audit': 1 }, nodes: { 'Sys.Audit': 1 }, access: {}, dc: {}, sdn: {}, mapping: {} },
-    };
-  });
-
-  on('GET', '/access/users', (ctx) => ctx.cluster.state.users.map((u) => ({
-    userid: u.userid, enable: u.enable ?? 1, expire: 0, realm_type: u.userid.split('@')[1] ?? 'pam',
-    ...(num(ctx.params, 'full') === 1 ? { tokens: (u.tokens ?? []).map((t) => ({ tokenid: t.id, privsep: t.privsep ?? 1, expire: t.expire ?? 0 })) } : {}),
-  })));
-
-  on('GET', '/access/users/{userid}', (ctx) => {
-    const u = ctx.cluster.state.users.find((x) => x.userid === str(ctx.params, 'userid'));
-    if (!u) throw fail(`no such user ('${str(ctx.params, 'userid')}')`);
-    return { enable: u.enable ?? 1, expire: 0, tokens: Object.fromEntries((u.tokens ?? []).map((t) => [t.id, { privsep: t.privsep ?? 1, expire: t.expire ?? 0 }])) };
   });
 }
 

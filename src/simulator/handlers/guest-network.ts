@@ -37,3 +37,33 @@ export function nicWithMissingBridge(cluster: Cluster, g: Guest): (Nic & { bridg
   }
   return undefined;
 }
+
+interface IpAddress {
+  'ip-address-type': 'inet' | 'inet6';
+  'ip-address': string;
+  prefix: number;
+}
+
+function ifaceEntry(name: string, mac: string, addresses: IpAddress[]) {
+  const entry: Record<string, unknown> = { name };
+  // The old single-address keys hold the last address of each family, as pve-container fills them.
+  for (const a of addresses) entry[a['ip-address-type']] = `${a['ip-address']}/${a.prefix}`;
+  return { ...entry, 'ip-addresses': addresses, 'hardware-address': mac, hwaddr: mac };
+}
+
+/** A container's interfaces as `ip --json a` lists them: `lo`, then each NIC with its static addresses. */
+export function containerInterfaces(g: Guest) {
+  const out = [ifaceEntry('lo', '00:00:00:00:00:00', [
+    { 'ip-address-type': 'inet', 'ip-address': '127.0.0.1', prefix: 8 },
+    { 'ip-address-type': 'inet6', 'ip-address': '::1', prefix: 128 },
+  ])];
+  for (const nic of nics(g)) {
+    const addresses: IpAddress[] = [];
+    for (const [key, family] of [['ip', 'inet'], ['ip6', 'inet6']] as const) {
+      const m = /^([^/]+)\/(\d+)$/.exec(nic.values[key] ?? '');
+      if (m) addresses.push({ 'ip-address-type': family, 'ip-address': m[1]!, prefix: Number(m[2]) });
+    }
+    out.push(ifaceEntry(nic.values.name ?? `eth${nic.key.slice(3)}`, (nic.values.hwaddr ?? '').toLowerCase(), addresses));
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { guestUsage } from '../model/metrics.js';
 import type { Config, Guest, Value } from '../model/types.js';
 import { configView, normalizeValue, pendingView, updateConfig } from './guest-config.js';
 import { powerOff, powerOn } from './qemu.js';
-import { nicWithMissingBridge } from './guest-network.js';
+import { containerInterfaces, nicWithMissingBridge } from './guest-network.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
 
 /** LXC containers: the same life cycle as QEMU guests with container names and rules. */
@@ -120,6 +120,15 @@ export function registerLxc(on: Register): void {
   power('reboot', 'vzreboot', mustRun, (g) => powerOn(g));
   power('suspend', 'vzsuspend', mustRun, (g) => { g.qmpstatus = 'paused'; });
   power('resume', 'vzresume', mustRun, (g) => { g.qmpstatus = 'running'; });
+
+  // pve-container `ip`: what `ip --json a` shows inside a running container; a stopped (or unknown)
+  // one has no namespace to enter and the handler returns nothing.
+  on('GET', `${V}/interfaces`, (ctx) => {
+    const { node, vmid } = ids(ctx);
+    const g = ctx.cluster.guest(vmid);
+    if (!g || g.node !== node || g.type !== 'lxc' || g.status !== 'running') return null;
+    return containerInterfaces(g);
+  });
 
   on('GET', `${V}/config`, (ctx) => {
     const { node, vmid } = ids(ctx);

@@ -48,6 +48,7 @@ export function normalizeState(seed: Seed, now = Date.now()): SimState {
     clusterName: seed.clusterName ?? 'range42-sim',
     options: { ...(seed.options ?? {}) },
     users: seed.users ?? [],
+    groups: seed.groups ?? [],
     nodes,
     storages: seed.storages ?? [],
     volumes: structuredClone(seed.volumes ?? {}),

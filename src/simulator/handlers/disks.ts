@@ -16,7 +16,9 @@ const V = '/nodes/{node}/qemu/{vmid}';
 const DRIVE = /^(scsi|virtio|sata|ide)\d+$|^efidisk0$|^tpmstate0$|^unused\d+$/;
 
 const volidOf = (value: unknown) => String(value).split(',', 1)[0]!;
-const isCdrom = (value: unknown) => /(?:^|,)media=cdrom(?:,|$)/.test(String(value)) || /-cloudinit/.test(volidOf(value));
+const isCloudinit = (value: unknown) => /vm-\d+-cloudinit/.test(volidOf(value));
+/** qemu-server `drive_is_cdrom($drive, 1)`: a CD-ROM that is not the cloud-init drive. */
+const isCdrom = (value: unknown) => /(?:^|,)media=cdrom(?:,|$)/.test(String(value)) && !isCloudinit(value);
 
 function nextUnused(g: Guest): string {
   let n = 0;
@@ -69,8 +71,9 @@ export function registerDisks(on: Register): void {
       if (value === undefined) continue; // unsetting an unset key only warns in PVE
       delete g.config[k];
       if (!DRIVE.test(k) || isCdrom(value) || volidOf(value) === 'none') continue;
-      // An unused disk is always destroyed; a drive only with force, else it becomes unusedN.
-      if (force || /^unused\d+$/.test(k)) dropVolume(ctx.cluster, g, volidOf(value));
+      // An unused disk and the cloud-init drive are always destroyed (`vmconfig_register_unused_drive`);
+      // another drive only with force, else it becomes unusedN.
+      if (force || isCloudinit(value) || /^unused\d+$/.test(k)) dropVolume(ctx.cluster, g, volidOf(value));
       else g.config[nextUnused(g)] = volidOf(value);
     }
     return null;
@@ -104,8 +107,8 @@ function moveDisk(ctx: Ctx, node: string, vmid: number, storageId: string): stri
       log(`create full clone of drive ${disk} (${oldVolid})`);
       const current = String(g.config[disk]);
       const options = current.split(',').slice(1).filter((p) => !p.startsWith('size='));
-      const gib = driveSize(current) / 1024 ** 3;
-      const request = [`${storageId}:${gib}`, ...options, ...(format ? [`format=${format}`] : [])].join(',');
+      const size = isCloudinit(current) ? 'cloudinit' : String(driveSize(current) / 1024 ** 3);
+      const request = [`${storageId}:${size}`, ...options, ...(format ? [`format=${format}`] : [])].join(',');
       g.config[disk] = normalizeValue(ctx.cluster, g, disk, request);
       if (remove) dropVolume(ctx.cluster, g, oldVolid);
       else g.config[nextUnused(g)] = oldVolid;

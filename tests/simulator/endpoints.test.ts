@@ -138,18 +138,20 @@ describe('access groups (pve-access-control API2/Group.pm)', () => {
   });
 });
 
+type RrdRow = { time: number } & Record<string, number>;
+
 describe('rrddata (pve-cluster PVE/RRD.pm create_rrd_data)', () => {
   // 70 rows per timeframe at the RRA's step; rows without data carry only `time`.
   it('serves node and guest series with PVE\'s fields and steps', async () => {
-    const node = await data<Record<string, number>[]>(api.get(`${N}/rrddata`, { timeframe: 'hour' }));
+    const node = await data<RrdRow[]>(api.get(`${N}/rrddata`, { timeframe: 'hour' }));
     expect(node).toHaveLength(70);
     expect(node[1]!.time - node[0]!.time).toBe(60);
     expect(Object.keys(node.at(-1)!).sort()).toEqual(['cpu', 'iowait', 'loadavg', 'maxcpu', 'memtotal', 'memused', 'netin', 'netout', 'roottotal', 'rootused', 'swaptotal', 'swapused', 'time']);
-    const vm = await data<Record<string, number>[]>(api.get(`${N}/qemu/1000/rrddata`, { timeframe: 'day', cf: 'AVERAGE' }));
+    const vm = await data<RrdRow[]>(api.get(`${N}/qemu/1000/rrddata`, { timeframe: 'day', cf: 'AVERAGE' }));
     expect(vm[1]!.time - vm[0]!.time).toBe(1800);
     expect(vm.at(-1)).toMatchObject({ maxcpu: 4, maxmem: 8192 * 1024 * 1024 });
     expect(vm.at(-1)!.cpu).toBeGreaterThan(0);
-    expect((await data<Record<string, number>[]>(api.get(`${N}/qemu/3001/rrddata`, { timeframe: 'hour' }))).every((r) => Object.keys(r).join() === 'time')).toBe(true);
+    expect((await data<RrdRow[]>(api.get(`${N}/qemu/3001/rrddata`, { timeframe: 'hour' }))).every((r) => Object.keys(r).join() === 'time')).toBe(true);
     expect((await data<unknown[]>(api.get(`${N}/lxc/200/rrddata`, { timeframe: 'week' })))).toHaveLength(70);
     const missing = await api.get(`${N}/qemu/999/rrddata`, { timeframe: 'hour' });
     expect([missing.status, missing.reason]).toEqual([500, "RRD error: opening '/var/lib/rrdcached/db/pve2-vm/999': No such file or directory"]);

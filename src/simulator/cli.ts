@@ -13,6 +13,9 @@ const { values } = parseArgs({
     state: { type: 'string' },
     'cert-dir': { type: 'string' },
     'task-duration': { type: 'string', default: '1500' },
+    'clone-duration': { type: 'string' },
+    'import-duration': { type: 'string' },
+    'download-duration': { type: 'string' },
     latency: { type: 'string', default: '0' },
     'unauthorized-delay': { type: 'string', default: '3000' },
     'error-rate': { type: 'string', default: '0' },
@@ -30,6 +33,9 @@ if (values.help) {
   --state FILE              keep the state in FILE across restarts
   --cert-dir DIR            where the self-signed certificate is kept
   --task-duration MS        how long tasks run (1500)
+  --clone-duration MS       full/linked clones and move_disk (6 x task duration)
+  --import-duration MS      disks created with import-from (6 x task duration)
+  --download-duration MS    download-url, aplinfo downloads, uploads (6 x task duration)
   --latency MS              delay added to every request (0)
   --unauthorized-delay MS   delay of 401 replies (3000, as Proxmox)
   --error-rate R            share of requests failing with 500 (0..1)
@@ -46,16 +52,27 @@ const sim = await startSimulator({
   stateFile: values.state,
   certDir: values['cert-dir'],
   taskDurationMs: Number(values['task-duration']),
+  taskDurationsMs: {
+    clone: optionalNumber(values['clone-duration']),
+    import: optionalNumber(values['import-duration']),
+    download: optionalNumber(values['download-duration']),
+  },
   latencyMs: Number(values.latency),
   unauthorizedDelayMs: Number(values['unauthorized-delay']),
   faults: { errorRate: Number(values['error-rate']), timeoutRate: Number(values['timeout-rate']), resetRate: Number(values['reset-rate']) },
 });
 
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text);
+}
+
+const { taskDurationsMs: slow } = sim.tasks.durations();
 const nodes = sim.state.nodes.map((n) => n.name).join(', ');
 process.stdout.write(`Proxmox VE API simulator listening on ${sim.url}
   nodes:        ${nodes}
   certificate:  ${sim.certFile} (self-signed)
   API token:    Authorization: ${sim.token.header}
+  tasks:        ${sim.tasks.durationMs} ms; clones ${slow.clone} ms, imports ${slow.import} ms, downloads ${slow.download} ms
   try:          curl -k -H 'Authorization: ${sim.token.header}' ${sim.url}/nodes
 `);
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Simulator } from './index.js';
+import { SLOW_TASK_KINDS, type SlowTaskKind } from './model/tasks.js';
 
 /**
  * The simulator's own control API, apart from the emulated `/api2` tree (moto-style): reset the
@@ -10,7 +11,9 @@ import type { Simulator } from './index.js';
  *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0,"resetRate":0}
  *   POST /_sim/nodes/<node>/offline | /online
  *   POST /_sim/guests/<vmid>/cpu  {"load":0.8}     (null lets it wander again)
- *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50}
+ *   GET  /_sim/settings                   the task durations in effect
+ *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50,"taskDurationsMs":{"clone":15000}}
+ *        (a per-kind duration of null follows taskDurationMs again)
  */
 export function controlApi(sim: () => Simulator) {
   return (req: IncomingMessage, res: ServerResponse, body: Buffer): boolean => {
@@ -38,10 +41,25 @@ export function controlApi(sim: () => Simulator) {
     } else if (req.method === 'POST' && url === '/_sim/faults') {
       s.setFaults({ errorRate: Number(input.errorRate ?? 0), timeoutRate: Number(input.timeoutRate ?? 0), resetRate: Number(input.resetRate ?? 0) });
       reply(200, null);
+    } else if (req.method === 'GET' && url === '/_sim/settings') {
+      reply(200, s.tasks.durations());
     } else if (req.method === 'POST' && url === '/_sim/settings') {
       if (input.taskDurationMs !== undefined) s.setTaskDuration(Number(input.taskDurationMs));
       if (input.latencyMs !== undefined) s.setLatency(Number(input.latencyMs));
-      reply(200, null);
+      const kinds = input.taskDurationsMs;
+      if (kinds !== undefined && (kinds === null || typeof kinds !== 'object')) {
+        reply(400, 'taskDurationsMs must be an object such as {"clone":15000}');
+        return true;
+      }
+      if (kinds) {
+        const wanted: Partial<Record<SlowTaskKind, number | null>> = {};
+        for (const kind of SLOW_TASK_KINDS) {
+          const v = (kinds as Record<string, unknown>)[kind];
+          if (v !== undefined) wanted[kind] = v === null ? null : Number(v);
+        }
+        s.setTaskDurations(wanted);
+      }
+      reply(200, s.tasks.durations());
     } else if (req.method === 'POST' && node) {
       try {
         s.setNodeOnline(decodeURIComponent(node[1]!), node[2] === 'online');

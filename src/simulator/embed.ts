@@ -34,6 +34,8 @@ export async function startEmbeddedSimulator(config: Readonly<Config>, vaultPass
     }
   }
   try {
+    // Only the base duration is configured here: clones, disk imports and downloads take
+    // SLOW_TASK_FACTOR times it (3 s at the default 0.5 s), and `/_sim/settings` changes them at run time.
     const sim = await startSimulator({
       host: local ? host : '127.0.0.1', port: local ? port : 8006, stateFile: stateFile ?? undefined, taskDurationMs,
     });

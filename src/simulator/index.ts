@@ -8,7 +8,7 @@ import { ensureCertificate } from './cert.js';
 import { registerAll } from './handlers/index.js';
 import { Cluster } from './model/cluster.js';
 import { DEFAULT_SEED_FILE, normalizeState, readSeed, type Seed } from './model/seed.js';
-import { TaskManager } from './model/tasks.js';
+import { TaskManager, type SlowTaskKind, type TaskDurations } from './model/tasks.js';
 import type { SimState } from './model/types.js';
 import { Router } from './router.js';
 import { createRequestListener, type Faults, type RequestRecord } from './server.js';
@@ -31,6 +31,11 @@ export interface SimulatorOptions {
   certDir?: string;
   /** How long a task runs before it finishes (0 = finished when the UPID is returned). */
   taskDurationMs?: number;
+  /**
+   * Durations of the tasks that copy data (`clone`, `import`, `download`); a kind left out takes
+   * `SLOW_TASK_FACTOR` (6) times `taskDurationMs`, so 0 keeps every task instant.
+   */
+  taskDurationsMs?: TaskDurations;
   /** Added to every API request. */
   latencyMs?: number;
   /** Delay of 401 replies (Proxmox waits 3 s). */
@@ -67,6 +72,8 @@ export interface Simulator {
   setFaults(faults: Faults): void;
   setNodeOnline(node: string, online: boolean): void;
   setTaskDuration(ms: number): void;
+  /** Per-kind durations of the slow tasks; `null` lets a kind follow the base duration again. */
+  setTaskDurations(durations: Partial<Record<SlowTaskKind, number | null>>): void;
   setLatency(ms: number): void;
   /** Tells the simulator that its state was changed directly (not through the API). */
   touch(): void;
@@ -88,7 +95,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const changed = () => {
     generation++;
   };
-  const tasks = new TaskManager(options.taskDurationMs ?? 0, changed);
+  const tasks = new TaskManager(options.taskDurationMs ?? 0, changed, options.taskDurationsMs);
   const auth = new Authenticator(() => cluster.state.users);
   const router = new Router();
   registerAll(router);
@@ -160,6 +167,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       changed();
     },
     setTaskDuration: (ms: number) => { tasks.durationMs = ms; },
+    setTaskDurations: (durations: Partial<Record<SlowTaskKind, number | null>>) => tasks.setKindDurations(durations),
     setLatency: (ms: number) => { latency = ms; },
     reset: () => {
       changed();
@@ -183,4 +191,4 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return sim;
 }
 
-export type { Faults, RequestRecord };
+export type { Faults, RequestRecord, SlowTaskKind, TaskDurations };

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { AuthError, type Authenticator, type Principal } from './auth.js';
 import { PveError, notImplemented, paramError } from './errors.js';
 import { Envelope, type Ctx } from './handlers/types.js';
 import type { Cluster } from './model/cluster.js';
 import type { TaskManager } from './model/tasks.js';
+import { MultipartCollector, multipartBoundary, type UploadBody } from './multipart.js';
 import { MAX_BODY_BYTES, parseBody, parseUrlEncoded } from './params.js';
 import type { Router } from './router.js';
 import { PveSpec } from './schema/spec.js';
@@ -58,6 +60,16 @@ const spec = PveSpec.load();
 export function createRequestListener(deps: ServerDeps) {
   const cache = new ReplyCache();
   return (req: IncomingMessage, res: ServerResponse): void => {
+    const latency = deps.latencyMs();
+    const later = (run: () => void) => (latency > 0 ? setTimeout(run, latency) : run());
+    const boundary = isUploadRequest(req) ? multipartBoundary(req.headers['content-type']) : undefined;
+    if (boundary) {
+      // A file upload is not held in memory and has no size limit (pve-http-server streams it to disk).
+      const collector = new MultipartCollector(boundary);
+      req.on('data', (chunk: Buffer) => collector.push(chunk));
+      req.on('end', () => later(() => handle(deps, cache, req, res, Buffer.alloc(0), collector.finish())));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -68,9 +80,7 @@ export function createRequestListener(deps: ServerDeps) {
       const body = Buffer.concat(chunks);
       if (size > MAX_BODY_BYTES) return send(req, res, errorReply(new PveError(501, 'for data too large')));
       if (deps.control(req, res, body)) return;
-      const latency = deps.latencyMs();
-      if (latency > 0) setTimeout(() => handle(deps, cache, req, res, body), latency);
-      else handle(deps, cache, req, res, body);
+      later(() => handle(deps, cache, req, res, body));
     });
   };
 }
@@ -104,7 +114,22 @@ class ReplyCache {
   }
 }
 
-function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+const UPLOAD_PATH = /^\/api2\/json\/+nodes\/+[^/]+\/+storage\/+[^/]+\/+upload\/*$/;
+
+function isUploadRequest(req: IncomingMessage): boolean {
+  if (req.method !== 'POST') return false;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  let path = q < 0 ? url : url.slice(0, q);
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return UPLOAD_PATH.test(path);
+}
+
+function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: ServerResponse, body: Buffer, upload?: UploadBody): void {
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -137,13 +162,14 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
 
     if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new PveError(501, 'Unexpected content for method');
     const fromQuery = parseUrlEncoded(query);
-    params = method === 'POST' || method === 'PUT' ? { ...parseBody(req.headers['content-type'], body), ...fromQuery } : fromQuery;
+    if (upload) params = { ...upload.fields, ...uploadedFile(upload), ...fromQuery };
+    else params = method === 'POST' || method === 'PUT' ? { ...parseBody(req.headers['content-type'], body), ...fromQuery } : fromQuery;
     delete params._dc;
 
     const key = `${method} ${match.entry.template}`;
     const methodSpec = spec.method(method, match.entry.template);
     if (!NO_AUTH.has(key)) {
-      principal = deps.auth.authenticate(req.headers, method);
+      principal = deps.auth.authenticate(req.headers, method, upload !== undefined);
       if (principal.kind === 'token' && methodSpec && !methodSpec.allowtoken) {
         throw new AuthError(403, `Permission check failed (URI '${apiPath}' not available with API token, need proper ticket.)`);
       }
@@ -165,7 +191,7 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
     const cacheKey = method === 'GET' && deps.cacheMs > 0 ? url : null;
     const cached = cacheKey ? cache.get(cacheKey, deps.generation(), deps.cacheMs) : undefined;
     if (cached) return finish({ status: 200, payload: cached });
-    const ctx: Ctx = { cluster: deps.cluster, tasks: deps.tasks, auth: deps.auth, params, principal };
+    const ctx: Ctx = { cluster: deps.cluster, tasks: deps.tasks, auth: deps.auth, params, principal, ...(upload?.file ? { upload: { size: upload.file.size } } : {}) };
     const generation = deps.generation();
     const result = match.entry.handler(ctx);
     if (method !== 'GET') deps.onMutation();
@@ -176,6 +202,12 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
   } catch (err) {
     finish(errorReply(err));
   }
+}
+
+/** The file part becomes `filename` (the client's name) and `tmpfilename` (where PVE spooled it). */
+function uploadedFile(upload: UploadBody): Record<string, string> {
+  if (!upload.file) return {};
+  return { filename: upload.file.filename, tmpfilename: `/var/tmp/pveupload-${randomBytes(16).toString('hex')}` };
 }
 
 function errorReply(err: unknown): Reply {

@@ -174,7 +174,7 @@ describe('clone and template', () => {
   });
 
   it('shows lock: clone on the new VM while a slow clone runs', async () => {
-    sim.setTaskDuration(400);
+    sim.setTaskDurations({ clone: 400 });
     try {
       const upid = await data<string>(api.post(`${N}/qemu/9221/clone`, { newid: 713 }));
       expect(upid.split(':')[6]).toBe('9221'); // qmclone tasks carry the source id
@@ -185,7 +185,7 @@ describe('clone and template', () => {
       const after = await data<{ vmid: number; lock?: string }[]>(api.get(`${N}/qemu`));
       expect(after.find((v) => v.vmid === 713)!.lock).toBeUndefined();
     } finally {
-      sim.setTaskDuration(0);
+      sim.setTaskDurations({ clone: null });
     }
   });
 

@@ -1,6 +1,6 @@
-import { fail, paramError } from '../errors.js';
+import { paramError } from '../errors.js';
 import { guestUsage, nodeUsage } from '../model/metrics.js';
-import { UPID_PATTERN } from '../model/tasks.js';
+import { UPID_PATTERN, type Task } from '../model/tasks.js';
 import type { Guest } from '../model/types.js';
 import { Envelope, num, str, type Ctx, type Register } from './types.js';
 
@@ -124,16 +124,16 @@ export function registerCluster(on: Register): void {
     ctx.cluster.node(node);
     const start = num(ctx.params, 'start') ?? 0;
     const limit = num(ctx.params, 'limit') ?? 50;
-    const vmid = num(ctx.params, 'vmid');
-    const typefilter = str(ctx.params, 'typefilter');
-    const errorsOnly = num(ctx.params, 'errors') === 1;
+    const matches = taskFilter(ctx.params);
     const source = str(ctx.params, 'source') ?? 'archive';
-    const all = ctx.tasks.list(node).filter((t) =>
-      (vmid === undefined || t.id === String(vmid)) && (!typefilter || t.type === typefilter)
-      && (!errorsOnly || (t.status === 'stopped' && t.exitstatus !== 'OK'))
-      && (source === 'all' || (source === 'active' ? t.status === 'running' : t.status === 'stopped' || source === 'archive')));
-    const page = all.slice(start, limit === 0 ? undefined : start + limit).map((t) => ({
-      upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user,
+    // Running tasks come from the `active` file, finished ones from the archive (`index`), newest first.
+    const listed = ctx.tasks.list(node);
+    const all = [
+      ...(source === 'archive' ? [] : listed.filter((t) => t.status === 'running')),
+      ...(source === 'active' ? [] : listed.filter((t) => t.status === 'stopped')),
+    ].filter(matches);
+    const page = all.slice(start, limit <= 0 ? start : start + limit).map((t) => ({
+      upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, ...taskOwner(t),
       ...(t.status === 'stopped' ? { status: t.exitstatus, endtime: t.endtime } : { status: 'RUNNING' }),
     }));
     return new Envelope(page, { total: all.length });
@@ -151,10 +151,8 @@ export function registerCluster(on: Register): void {
 
   on('GET', '/nodes/{node}/tasks/{upid}/status', (ctx) => {
     const t = task(ctx);
-    const bang = t.user.indexOf('!');
     return {
-      upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id,
-      user: bang > 0 ? t.user.slice(0, bang) : t.user, ...(bang > 0 ? { tokenid: t.user.slice(bang + 1) } : {}),
+      upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, ...taskOwner(t),
       status: t.status, ...(t.status === 'stopped' ? { exitstatus: t.exitstatus } : {}),
     };
   });
@@ -177,34 +175,48 @@ export function registerCluster(on: Register): void {
     task(ctx);
     return [{ name: 'log' }, { name: 'status' }];
   });
+}
 
-  // ---- access ------------------------------------------------------------------------------
+/** A token's task names the user and the token apart (pve-manager Tasks.pm `$convert_token_task`). */
+function taskOwner(t: Task): { user: string; tokenid?: string } {
+  const bang = t.user.indexOf('!');
+  return bang > 0 ? { user: t.user.slice(0, bang), tokenid: t.user.slice(bang + 1) } : { user: t.user };
+}
 
-  on('GET', '/access/domains', () => [
-    { realm: 'pam', type: 'pam', comment: 'Linux PAM standard authentication' },
-    { realm: 'pve', type: 'pve', comment: 'Proxmox VE authentication server' },
-  ]);
+/** `upid_normalize_status_type` (pve-common Tools.pm): what `statusfilter` matches against. */
+function statusType(t: Task): 'ok' | 'warning' | 'error' | 'unknown' {
+  const status = t.status === 'stopped' ? t.exitstatus : undefined;
+  if (!status || status === 'unexpected status') return 'unknown';
+  if (status === 'OK') return 'ok';
+  return /^WARNINGS: \d+$/.test(status) ? 'warning' : 'error';
+}
 
-  on('GET', '/access/ticket', () => null);
-
-  on('POST', '/access/ticket', (ctx) => {
-    const { ticket, csrf, userid } = ctx.auth.login(str(ctx.params, 'username')!, str(ctx.params, 'password')!, str(ctx.params, 'realm'));
-    return {
-      username: userid, ticket, CSRFPreventionToken: csrf, clustername: ctx.cluster.state.clusterName,
-      cap: { vms: { 'VM.Audit': 1, 'VM.PowerMgmt': 1, 'VM.Allocate': 1 }, storage: { 'Datastore.Audit': 1 }, nodes: { 'Sys.Audit': 1 }, access: {}, dc: {}, sdn: {}, mapping: {} },
-    };
-  });
-
-  on('GET', '/access/users', (ctx) => ctx.cluster.state.users.map((u) => ({
-    userid: u.userid, enable: u.enable ?? 1, expire: 0, realm_type: u.userid.split('@')[1] ?? 'pam',
-    ...(num(ctx.params, 'full') === 1 ? { tokens: (u.tokens ?? []).map((t) => ({ tokenid: t.id, privsep: t.privsep ?? 1, expire: t.expire ?? 0 })) } : {}),
-  })));
-
-  on('GET', '/access/users/{userid}', (ctx) => {
-    const u = ctx.cluster.state.users.find((x) => x.userid === str(ctx.params, 'userid'));
-    if (!u) throw fail(`no such user ('${str(ctx.params, 'userid')}')`);
-    return { enable: u.enable ?? 1, expire: 0, tokens: Object.fromEntries((u.tokens ?? []).map((t) => [t.id, { privsep: t.privsep ?? 1, expire: t.expire ?? 0 }])) };
-  });
+/**
+ * The filters of `GET /nodes/{node}/tasks` as pve-manager's API2/Tasks.pm `node_tasks` applies
+ * them: `userfilter` is a case-insensitive substring, `typefilter` and `vmid` exact, `since` and
+ * `until` bound the start time (inclusive), `statusfilter` lists ok/warning/error/unknown (a running
+ * task is "unknown"), and `errors=1` drops the OK ones (it wins over `statusfilter`).
+ */
+function taskFilter(params: Record<string, unknown>): (t: Task) => boolean {
+  const userfilter = str(params, 'userfilter')?.toLowerCase();
+  const typefilter = str(params, 'typefilter');
+  const vmid = str(params, 'vmid');
+  const since = num(params, 'since');
+  const until = num(params, 'until');
+  const errors = num(params, 'errors') === 1;
+  const wanted = new Set(['ok', 'warning', 'error', 'unknown']);
+  const statusfilter = str(params, 'statusfilter');
+  if (errors) wanted.delete('ok');
+  else if (statusfilter !== undefined) {
+    wanted.clear();
+    for (const s of listParam(statusfilter)) wanted.add(s.toLowerCase());
+  }
+  return (t) => (!userfilter || taskOwner(t).user.toLowerCase().includes(userfilter))
+    && (!typefilter || t.type === typefilter)
+    && (!vmid || vmid === '0' || t.id === vmid)
+    && (since === undefined || t.starttime >= since)
+    && (until === undefined || t.starttime <= until)
+    && wanted.has(statusType(t));
 }
 
 /** A `*-list` parameter: comma, semicolon or space separated. */

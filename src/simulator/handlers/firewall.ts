@@ -34,7 +34,7 @@ function rule(scope: Scope, pos: number): FirewallRule {
 /**
  * An alias reference in a rule's source or dest: `name`, or scoped `dc/name` (a datacenter alias)
  * or `guest/name` (an alias of the guest the rule belongs to). IP sets (`+name`, `+dc/name`,
- * `+guest/name`) are not modelled by the simulator and pass unchecked.
+ * `+guest/name`) in rules pass unchecked (pve-firewall would refuse an unknown set).
  */
 const ALIAS_REF = /^(?:(dc|guest)\/)?([A-Za-z][A-Za-z0-9\-_]+)$/;
 

@@ -81,20 +81,33 @@ function normalizeDisk(cluster: Cluster, g: Pick<Guest, 'vmid' | 'type' | 'node'
   if (/^\d+(\.\d+)?$/.test(rest) || rest === 'cloudinit') {
     const fmt = values.format ?? (storage.type === 'dir' ? 'qcow2' : 'raw');
     delete values.format;
-    delete values['import-from'];
     const cloudinit = rest === 'cloudinit';
-    const bytes = cloudinit ? 4 * 1024 * 1024 : Number(rest) * 1024 ** 3;
+    const importFrom = values['import-from'];
+    delete values['import-from'];
+    // qemu-server allocates the cloud-init drive with 4 MiB; an imported disk gets its source's size.
+    const bytes = cloudinit ? 4 * 1024 * 1024 : importFrom !== undefined ? importedSize(cluster, g.node, importFrom, Number(rest)) : Number(rest) * 1024 ** 3;
     const volid = allocateVolume(cluster, g, storageId, cloudinit ? 'cloudinit' : 'disk', fmt, bytes);
     values[fileKey] = volid;
     if (cloudinit) values.media = 'cdrom';
-    else values.size = formatSize(bytes);
+    values.size = formatSize(bytes);
     return printPropertyString(format, values);
   }
   const volume = cluster.findVolume(g.node, file);
   if (!volume) throw fail(`volume '${file}' does not exist`);
-  if (!(values.media === 'cdrom' && rest.includes('cloudinit'))) values.size ??= formatSize(volume.size);
+  values.size ??= formatSize(volume.size);
   return printPropertyString(format, values);
 }
+
+/** The size of an `import-from` source: a volume's own size; a host path is taken at the requested GiB. */
+function importedSize(cluster: Cluster, node: string, source: string, requestedGiB: number): number {
+  if (source.startsWith('/')) return Math.max(1, requestedGiB) * 1024 ** 3;
+  const volume = cluster.findVolume(node, source);
+  if (!volume) throw fail(`volume '${source}' does not exist`);
+  return volume.size;
+}
+
+/** True when a config value asks for a disk to be imported (`<storage>:0,import-from=...`). */
+export const importsDisk = (value: unknown): boolean => /(?:^|,)import-from=/.test(String(value));
 
 function allocateVolume(cluster: Cluster, g: Pick<Guest, 'vmid' | 'type' | 'node'>, storageId: string, kind: 'disk' | 'cloudinit', fmt: string, bytes: number): string {
   const storage = cluster.storage(storageId)!;

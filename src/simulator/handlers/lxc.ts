@@ -3,6 +3,7 @@ import { guestUsage } from '../model/metrics.js';
 import type { Config, Guest, Value } from '../model/types.js';
 import { configView, normalizeValue, pendingView, updateConfig } from './guest-config.js';
 import { powerOff, powerOn } from './qemu.js';
+import { containerInterfaces, nicWithMissingBridge } from './guest-network.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
 
 /** LXC containers: the same life cycle as QEMU guests with container names and rules. */
@@ -31,7 +32,7 @@ function ctStatus(g: Guest) {
 }
 
 const CREATE_CONTROL = new Set(['node', 'vmid', 'start', 'ostemplate', 'password', 'ssh-public-keys', 'storage', 'pool', 'restore', 'force', 'unique', 'ignore-unpack-errors', 'bwlimit']);
-const NOT_CLONED = /^(parent|lock|template|unused\d+|digest)$/;
+const NOT_CLONED = /^(parent|snaptime|snapstate|lock|template|unused\d+|digest)$/;
 
 export function registerLxc(on: Register): void {
   on('GET', C, (ctx) => {
@@ -94,18 +95,40 @@ export function registerLxc(on: Register): void {
       return ctx.tasks.start({ node, type, id: String(vmid), user: who(ctx), work: () => effect(g) });
     });
   const mustRun = (g: Guest) => { if (g.status !== 'running') throw fail(`CT ${g.vmid} not running`); };
-  power('start', 'vzstart', (g) => {
+  on('POST', `${V}/status/start`, (ctx) => {
+    const { node, vmid } = ids(ctx);
+    const g = ctx.cluster.requireGuest(node, vmid, 'lxc');
     if (g.status === 'running') throw fail(`CT ${g.vmid} already running`);
-  }, (g) => {
-    if (g.config.template === 1) throw fail("you can't start a CT if it's a template");
-    assertCtUnlocked(g);
-    powerOn(g);
+    return ctx.tasks.start({
+      node, type: 'vzstart', id: String(vmid), user: who(ctx),
+      work: (log) => {
+        if (g.config.template === 1) throw fail("you can't start a CT if it's a template");
+        assertCtUnlocked(g);
+        // pve-container's lxcnetaddbr hook dies for a missing bridge, lxc-start aborts, and
+        // monitor_start reports "startup for container '<id>' failed" (src/PVE/LXC.pm).
+        const nic = nicWithMissingBridge(ctx.cluster, g);
+        if (nic) {
+          log(`bridge '${nic.bridge}' does not exist`);
+          throw fail(`startup for container '${vmid}' failed`);
+        }
+        powerOn(g);
+      },
+    });
   });
   power('stop', 'vzstop', () => undefined, (g) => powerOff(g));
   power('shutdown', 'vzshutdown', () => undefined, (g) => powerOff(g));
   power('reboot', 'vzreboot', mustRun, (g) => powerOn(g));
   power('suspend', 'vzsuspend', mustRun, (g) => { g.qmpstatus = 'paused'; });
   power('resume', 'vzresume', mustRun, (g) => { g.qmpstatus = 'running'; });
+
+  // pve-container `ip`: what `ip --json a` shows inside a running container; a stopped (or unknown)
+  // one has no namespace to enter and the handler returns nothing.
+  on('GET', `${V}/interfaces`, (ctx) => {
+    const { node, vmid } = ids(ctx);
+    const g = ctx.cluster.guest(vmid);
+    if (!g || g.node !== node || g.type !== 'lxc' || g.status !== 'running') return null;
+    return containerInterfaces(g);
+  });
 
   on('GET', `${V}/config`, (ctx) => {
     const { node, vmid } = ids(ctx);
@@ -123,37 +146,7 @@ export function registerLxc(on: Register): void {
     return null;
   });
 
-  on('POST', `${V}/clone`, (ctx) => {
-    const { node, vmid } = ids(ctx);
-    const src = ctx.cluster.requireGuest(node, vmid, 'lxc');
-    const newid = num(ctx.params, 'newid')!;
-    ctx.cluster.assertUnlocked(src);
-    if (ctx.cluster.guest(newid)) throw fail(`unable to create CT ${newid}: config file already exists`);
-    const clone: Guest = {
-      vmid: newid, type: 'lxc', node, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [],
-      status: 'stopped', qmpstatus: 'stopped', startedAt: null, firewall: structuredClone(src.firewall),
-    };
-    ctx.cluster.addGuest(clone);
-    const hostname = str(ctx.params, 'hostname');
-    const description = str(ctx.params, 'description');
-    const storage = str(ctx.params, 'storage');
-    return ctx.tasks.start({
-      node, type: 'vzclone', id: String(vmid), user: who(ctx),
-      work: () => {
-        const config: Config = {};
-        for (const [k, v] of Object.entries(src.config)) if (!NOT_CLONED.test(k)) config[k] = v;
-        if (hostname !== undefined) config.hostname = hostname;
-        if (description !== undefined) config.description = description;
-        for (const k of Object.keys(config)) {
-          if (/^net\d+$/.test(k)) config[k] = String(config[k]).replace(/hwaddr=[0-9A-F:]{17}/i, `hwaddr=${ctx.cluster.newMac()}`);
-        }
-        const rootfs = String(src.config.rootfs ?? '');
-        const size = /(?:^|,)size=(\d+)G/.exec(rootfs)?.[1] ?? '4';
-        config.rootfs = normalizeValue(ctx.cluster, clone, 'rootfs', `${storage ?? rootfs.split(':', 1)[0]}:${size}`);
-        clone.config = config;
-      },
-    });
-  });
+  on('POST', `${V}/clone`, (ctx) => cloneCt(ctx));
 
   on('POST', `${V}/template`, (ctx) => {
     const { node, vmid } = ids(ctx);
@@ -168,4 +161,69 @@ export function registerLxc(on: Register): void {
 
 function assertCtUnlocked(g: Guest): void {
   if (g.config.lock !== undefined) throw fail(`CT is locked (${g.config.lock})`);
+}
+
+/**
+ * `POST .../lxc/{vmid}/clone` as pve-container's clone_vm: the source gets `lock: disk` and the
+ * new container `lock: create` for the task's duration; every check below runs before the task
+ * (HTTP 500, no UPID). A full clone (the default for a non-template) of a running container
+ * needs a snapshot to copy from.
+ */
+function cloneCt(ctx: Ctx): string {
+  const { node, vmid } = ids(ctx);
+  const src = ctx.cluster.requireGuest(node, vmid, 'lxc');
+  const newid = num(ctx.params, 'newid')!;
+  const snapname = str(ctx.params, 'snapname');
+  const storage = str(ctx.params, 'storage');
+  assertCtUnlocked(src);
+  if (ctx.cluster.guest(newid)) throw fail(`unable to create CT ${newid}: config file already exists`);
+  const isTemplate = src.config.template === 1;
+  const full = ctx.params.full === undefined ? !isTemplate : flag(ctx.params, 'full');
+  if (storage !== undefined && !full) throw fail("parameter 'storage' not allowed for linked clones");
+  const snap = snapname ? src.snapshots.find((s) => s.name === snapname) : undefined;
+  if (snapname && !snap) throw fail(`snapshot '${snapname}' does not exist`);
+  if (storage !== undefined) ctx.cluster.requireStorage(node, storage);
+  const base = snap ? snap.config : src.config;
+  const volumeKeys = Object.keys(base).filter((k) => k === 'rootfs' || /^mp\d+$/.test(k)).sort();
+  for (const k of volumeKeys) {
+    const volid = String(base[k]).split(',', 1)[0]!;
+    if (full && src.status === 'running' && !snapname) throw fail('Cannot do full clones on a running container without snapshots');
+    if (!full && !isTemplate) throw fail(`Linked clone feature for '${volid}' is not available`);
+  }
+  const clone: Guest = {
+    vmid: newid, type: 'lxc', node, config: { lock: 'create' }, pending: {}, pendingDelete: [], snapshots: [],
+    status: 'stopped', qmpstatus: 'stopped', startedAt: null, firewall: structuredClone(src.firewall),
+  };
+  ctx.cluster.addGuest(clone);
+  const hostname = str(ctx.params, 'hostname');
+  const description = str(ctx.params, 'description');
+  src.config.lock = 'disk';
+  return ctx.tasks.start({
+    node, type: 'vzclone', id: String(vmid), user: who(ctx), kind: 'clone',
+    end: () => { if (src.config.lock === 'disk') delete src.config.lock; },
+    work: (log) => {
+      const config: Config = {};
+      for (const [k, v] of Object.entries(base)) if (!NOT_CLONED.test(k)) config[k] = v;
+      if (hostname !== undefined) config.hostname = hostname;
+      if (description !== undefined) config.description = description;
+      for (const k of Object.keys(config)) {
+        if (/^net\d+$/.test(k)) config[k] = String(config[k]).replace(/hwaddr=[0-9A-F:]{17}/i, `hwaddr=${ctx.cluster.newMac()}`);
+      }
+      for (const k of volumeKeys) {
+        const text = String(base[k]);
+        const volid = text.split(',', 1)[0]!;
+        const size = /(?:^|,)size=(\d+)G/.exec(text)?.[1] ?? '4';
+        if (full) {
+          log(`create full clone of mountpoint ${k} (${volid})`);
+          config[k] = normalizeValue(ctx.cluster, clone, k, `${storage ?? volid.split(':', 1)[0]}:${size}`);
+        } else {
+          log(`create linked clone of mount point ${k} (${volid})`);
+          const linked = `${volid}/vm-${newid}-disk-${volumeKeys.indexOf(k)}`;
+          ctx.cluster.volumes(node, volid.split(':', 1)[0]!).push({ volid: linked, content: 'rootdir', format: 'raw', size: Number(size) * 1024 ** 3, ctime: Math.floor(Date.now() / 1000), vmid: newid });
+          config[k] = text.replace(volid, linked);
+        }
+      }
+      clone.config = config;
+    },
+  });
 }

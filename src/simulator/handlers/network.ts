@@ -32,14 +32,33 @@ function changes(node: NodeState): string | undefined {
   return `--- /etc/network/interfaces\n+++ /etc/network/interfaces.new\n${[...removed, ...added].join('\n')}\n`;
 }
 
+/** `255.255.255.0` → 24 (pve-common JSONSchema `get_netmask_bits`); a prefix length stays as it is. */
+export function netmaskBits(netmask: string): number | undefined {
+  if (/^\d+$/.test(netmask)) return Number(netmask);
+  const octets = netmask.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) return undefined;
+  const bits = octets.reduce((n, o) => n * 256 + o, 0).toString(2).padStart(32, '0');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') : undefined;
+}
+
+/**
+ * The address as PVE reads it back from /etc/network/interfaces (pve-common INotify.pm
+ * `read_etc_network_interfaces`): `cidr` is `address/<prefix length>` and `netmask` the prefix
+ * length, whether the netmask was given dotted or as bits; an address without one is a /32.
+ */
 function applyAddress(i: NetworkInterface, params: Record<string, unknown>): void {
   const cidr = str(params, 'cidr');
   if (cidr !== undefined) {
     const [address, netmask] = cidr.split('/');
     i.address = address!;
     i.netmask = netmask!;
-  } else if (i.address !== undefined && i.netmask !== undefined) {
-    i.cidr = `${String(i.address)}/${String(i.netmask)}`;
+  }
+  if (i.address !== undefined) {
+    const bits = i.netmask !== undefined ? netmaskBits(String(i.netmask)) : undefined;
+    if (bits !== undefined) {
+      i.netmask = String(bits);
+      i.cidr = `${String(i.address)}/${bits}`;
+    } else i.cidr = `${String(i.address)}/32`;
   }
   i.method = i.address !== undefined ? 'static' : 'manual';
   i.families = ['inet'];

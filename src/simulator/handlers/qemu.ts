@@ -4,7 +4,8 @@ import type { Cluster } from '../model/cluster.js';
 import { guestUsage } from '../model/metrics.js';
 import type { Config, Guest, Value } from '../model/types.js';
 import { listParam } from './cluster.js';
-import { applyPending, configView, normalizeValue, pendingView, updateConfig } from './guest-config.js';
+import { applyPending, configView, importsDisk, normalizeValue, pendingView, updateConfig } from './guest-config.js';
+import { nicWithMissingBridge } from './guest-network.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
 
 /** QEMU guests: list, create, destroy, status and power, config, clone, template, resize. */
@@ -106,6 +107,7 @@ export function registerQemu(on: Register): void {
       if (g.config.template === 1) throw fail("you can't start a vm if it's a template");
       ctx.cluster.assertUnlocked(g, true);
       if (g.status === 'running' && g.config.lock !== 'suspended') throw fail(`VM ${vmid} already running`);
+      failOnMissingBridge(ctx, g, log);
       if (g.config.lock === 'suspended') {
         delete g.config.lock;
         log('resuming suspended VM');
@@ -206,7 +208,8 @@ export function registerQemu(on: Register): void {
     // The asynchronous variant: the same checks run at once, the change itself in a `qmconfig` task.
     const { background_delay: _delay, ...params } = ctx.params;
     updateConfig(ctx.cluster, g, params);
-    return ctx.tasks.start({ node, type: 'qmconfig', id: String(vmid), user: who(ctx), work: () => undefined });
+    const kind = Object.values(params).some(importsDisk) ? 'import' : undefined;
+    return ctx.tasks.start({ node, type: 'qmconfig', id: String(vmid), user: who(ctx), kind, work: () => undefined });
   });
 
   on('PUT', `${V}/cloudinit`, (ctx) => {
@@ -258,6 +261,21 @@ export function registerQemu(on: Register): void {
   });
 }
 
+/**
+ * QEMU runs the `pve-bridge` script for each tap device; pve-common's `read_bridge_mtu` dies with
+ * "bridge '<b>' does not exist", the script fails, QEMU exits and vm_start reports
+ * "start failed: QEMU exited with code 1" (qemu-server QemuServer.pm `vm_start_nolock`). The VM
+ * stays stopped.
+ */
+function failOnMissingBridge(ctx: Ctx, g: Guest, log: (line: string) => void): void {
+  const nic = nicWithMissingBridge(ctx.cluster, g);
+  if (!nic) return;
+  const index = nic.key.slice(3);
+  log(`bridge '${nic.bridge}' does not exist`);
+  log(`kvm: -netdev type=tap,id=${nic.key},ifname=tap${g.vmid}i${index},script=/usr/libexec/qemu-server/pve-bridge,downscript=/usr/libexec/qemu-server/pve-bridgedown,vhost=on: network script /usr/libexec/qemu-server/pve-bridge failed with status 512`);
+  throw fail('start failed: QEMU exited with code 1');
+}
+
 type PowerWork = (ctx: Ctx, node: string, vmid: number) => (log: (line: string) => void) => void;
 
 /** A power call: synchronous checks in `prepare` (they may throw), the rest in a task. */
@@ -286,7 +304,7 @@ function createVm(ctx: Ctx): string {
   ctx.cluster.addGuest(g);
   const start = flag(ctx.params, 'start');
   return ctx.tasks.start({
-    node, type: 'qmcreate', id: String(vmid), user: who(ctx),
+    node, type: 'qmcreate', id: String(vmid), user: who(ctx), kind: Object.values(requested).some(importsDisk) ? 'import' : undefined,
     work: (log) => {
       try {
         const config: Config = {};
@@ -345,7 +363,7 @@ function cloneVm(ctx: Ctx): string {
   const name = str(ctx.params, 'name') ?? `Copy-of-VM-${String(src.config.name ?? vmid)}`;
   const description = str(ctx.params, 'description');
   return ctx.tasks.start({
-    node, type: 'qmclone', id: String(vmid), user: who(ctx),
+    node, type: 'qmclone', id: String(vmid), user: who(ctx), kind: 'clone',
     begin: () => { src.config.lock = 'clone'; },
     end: () => { if (src.config.lock === 'clone') delete src.config.lock; },
     work: (log) => {

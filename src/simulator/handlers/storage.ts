@@ -10,6 +10,23 @@ const EXTENSIONS: Record<string, RegExp> = {
   import: /\.(ova|ovf|qcow2|raw|vmdk|img)$/i,
 };
 
+/** Where a file-based storage keeps each content type (pve-storage `get_iso_dir`, `get_vztmpl_dir`, `get_import_dir`). */
+export const CONTENT_DIR: Record<string, string> = { iso: 'template/iso', vztmpl: 'template/cache', import: 'import' };
+
+/** The `format` a volume of these contents lists with. */
+export function fileFormat(content: string, filename: string): string {
+  if (content === 'iso') return 'iso';
+  const tar = /\.tar\.(gz|xz|zst|bz2)$/i.exec(filename);
+  if (tar) return `t${tar[1]!.toLowerCase().replace('bz2', 'bz')}`;
+  return /\.(ova|ovf|qcow2|raw|vmdk)$/i.exec(filename)?.[1]?.toLowerCase() ?? 'raw';
+}
+
+const UPLOAD_EXTENSIONS: Record<string, [RegExp, string]> = {
+  iso: [/^[^/]+\.(?:iso|img)$/i, 'wrong file extension'],
+  vztmpl: [/^[^/]+\.tar\.(gz|xz|zst|bz2)$/i, 'wrong file extension'],
+  import: [/^[a-zA-Z0-9_.-]+\.(ova|qcow2|raw|vmdk)$/, 'invalid filename or wrong extension'],
+};
+
 export function registerStorage(on: Register): void {
   on('GET', '/storage', (ctx) => {
     const type = str(ctx.params, 'type');
@@ -86,6 +103,38 @@ export function registerStorage(on: Register): void {
     return ctx.tasks.start({ node, type: 'imgdel', id: '', user: who(ctx), work: () => { list.splice(list.indexOf(v), 1); } });
   });
 
+  // pve-storage API2/Storage/Status.pm `upload`: the file arrives as multipart and is copied into place in an `imgcopy` task.
+  on('POST', '/nodes/{node}/storage/{storage}/upload', (ctx) => {
+    const { node, storage } = storageOf(ctx);
+    if (storage.disable) throw fail(`storage '${storage.storage}' is disabled`);
+    if (!FILE_BASED.has(storage.type)) throw fail(`can't upload to storage type '${storage.type}'`);
+    const tmpfilename = str(ctx.params, 'tmpfilename');
+    if (!tmpfilename || !ctx.upload) throw fail('missing temporary file name');
+    const content = str(ctx.params, 'content')!;
+    const filename = str(ctx.params, 'filename')!.trim().replace(/^.*[/\\]/, '').replace(/[^a-zA-Z0-9_.-]/g, '_');
+    const [pattern, message] = UPLOAD_EXTENSIONS[content]!;
+    if (!pattern.test(filename)) throw paramError({ filename: message });
+    if (!storage.content.split(',').includes(content)) throw fail(`storage '${storage.storage}' does not support '${content}' content`);
+    const size = ctx.upload.size;
+    const dest = `${storage.path ?? ''}/${CONTENT_DIR[content]}/${filename}`;
+    const volid = `${storage.storage}:${content}/${filename}`;
+    const list = ctx.cluster.volumes(node, storage.storage);
+    return ctx.tasks.start({
+      node, type: 'imgcopy', id: '', user: who(ctx), kind: 'download',
+      work: (log) => {
+        log(`starting file import from: ${tmpfilename}`);
+        log(`target node: ${node}`);
+        log(`target file: ${dest}`);
+        log(`file size is: ${size}`);
+        log(`command: cp -- ${tmpfilename} ${dest}`);
+        const existing = list.findIndex((x) => x.volid === volid);
+        if (existing >= 0) list.splice(existing, 1);
+        list.push({ volid, content, format: fileFormat(content, filename), size, ctime: Math.floor(Date.now() / 1000) });
+        log('finished file import successfully');
+      },
+    });
+  });
+
   on('POST', '/nodes/{node}/storage/{storage}/download-url', (ctx) => {
     const { node, storage } = storageOf(ctx);
     const content = str(ctx.params, 'content')!;
@@ -98,13 +147,13 @@ export function registerStorage(on: Register): void {
     const volid = `${storage.storage}:${content}/${filename}`;
     const list = ctx.cluster.volumes(node, storage.storage);
     return ctx.tasks.start({
-      node, type: 'download', id: filename.replace(/[:\s/]/g, '_'), user: who(ctx),
+      node, type: 'download', id: filename.replace(/[:\s/]/g, '_'), user: who(ctx), kind: 'download',
       work: (log) => {
         log(`downloading ${url} to ${storage.path ?? ''}/template/${content}/${filename}`);
         const size = 50 * 1024 * 1024 + (filename.length * 7919 % 1000) * 1024 * 1024;
         const existing = list.find((x) => x.volid === volid);
         if (existing) list.splice(list.indexOf(existing), 1);
-        list.push({ volid, content, format: content === 'vztmpl' ? 'tzst' : content === 'iso' ? 'iso' : 'raw', size, ctime: Math.floor(Date.now() / 1000) });
+        list.push({ volid, content, format: fileFormat(content, filename), size, ctime: Math.floor(Date.now() / 1000) });
         log(`download of '${url}' to '${volid}' finished`);
       },
     });

@@ -10,6 +10,8 @@ export interface Ctx {
   params: Record<string, unknown>;
   /** Null only on the endpoints that need no authentication. */
   principal: Principal | null;
+  /** The file of a multipart upload (its bytes are not kept). */
+  upload?: { size: number };
 }
 
 export type Handler = (ctx: Ctx) => unknown;

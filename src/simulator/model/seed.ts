@@ -48,6 +48,7 @@ export function normalizeState(seed: Seed, now = Date.now()): SimState {
     clusterName: seed.clusterName ?? 'range42-sim',
     options: { ...(seed.options ?? {}) },
     users: seed.users ?? [],
+    groups: seed.groups ?? [],
     nodes,
     storages: seed.storages ?? [],
     volumes: structuredClone(seed.volumes ?? {}),
@@ -58,19 +59,26 @@ export function normalizeState(seed: Seed, now = Date.now()): SimState {
   return state;
 }
 
+const CLOUDINIT_VOLUME = /[:/]vm-\d+-cloudinit(\.\w+)?$/;
 const VOLUME_KEYS = /^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$|^rootfs$|^mp\d+$/;
 
 function registerGuestVolumes(state: SimState, g: Guest, now: number): void {
   for (const [key, value] of Object.entries(g.config)) {
     if (!VOLUME_KEYS.test(key)) continue;
-    const volid = String(value).split(',', 1)[0]!;
+    let text = String(value);
+    // PVE allocates every cloud-init drive with 4 MiB and prints it (`size=4M`); older states lack it.
+    if (CLOUDINIT_VOLUME.test(text.split(',', 1)[0]!) && !/(?:^|,)size=/.test(text)) {
+      text = `${text},size=4M`;
+      g.config[key] = text;
+    }
+    const volid = text.split(',', 1)[0]!;
     const storageId = volid.split(':', 1)[0]!;
     const storage = state.storages.find((s) => s.storage === storageId);
     if (!storage || !volid.includes(':') || String(value).includes('media=cdrom')) continue;
     const listKey = storage.shared ? storageId : `${g.node}/${storageId}`;
     const list = (state.volumes[listKey] ??= []);
     if (list.some((v) => v.volid === volid)) continue;
-    const size = /(?:^|,)size=([^,]+)/.exec(String(value));
+    const size = /(?:^|,)size=([^,]+)/.exec(text);
     const vol: Volume = {
       volid,
       content: g.type === 'lxc' ? 'rootdir' : 'images',

@@ -20,12 +20,28 @@ export interface Task {
   log: string[];
 }
 
+/**
+ * Tasks that copy data take much longer on Proxmox than the ones that flip a state: a full clone,
+ * a disk import (`import-from`), a disk move or a download runs for seconds to minutes. Each such
+ * kind has its own duration so that a client which writes to a guest before such a task ended
+ * meets the `lock` (and the `VM is locked (clone)` refusal) as it would on a real node.
+ */
+export type SlowTaskKind = 'clone' | 'import' | 'download';
+export const SLOW_TASK_KINDS: readonly SlowTaskKind[] = ['clone', 'import', 'download'];
+
+/** Unless set, a slow kind takes this many times the base duration (0 stays 0: the tests' instant tasks). */
+export const SLOW_TASK_FACTOR = 6;
+
+export type TaskDurations = Partial<Record<SlowTaskKind, number>>;
+
 export interface TaskSpec {
   node: string;
   type: string;
   id: string;
   /** The authenticated principal: `user@realm` or `user@realm!token`. */
   user: string;
+  /** A slow kind runs for its own duration (see `SlowTaskKind`); others for the base duration. */
+  kind?: SlowTaskKind;
   /** Runs when the task "finishes"; throw to fail the task. Returns extra log lines. */
   work: (log: (line: string) => void) => void;
   /** Called before the work when the duration is not zero (e.g. to set a `lock`). */
@@ -46,11 +62,41 @@ export class TaskManager {
   /** Keep the newest tasks only, as the task archive of a node rotates. */
   private readonly maxKept = 5000;
 
+  /** Durations set explicitly per slow kind; the others follow the base duration. */
+  private readonly kindDurations: TaskDurations = {};
+
   constructor(
+    /** The base duration of every task. */
     public durationMs: number,
     /** Told whenever a task ends (state may have changed without a request). */
     private readonly onChange: () => void = () => undefined,
-  ) {}
+    kindDurations: TaskDurations = {},
+  ) {
+    this.setKindDurations(kindDurations);
+  }
+
+  /** How long a task of `kind` runs now. */
+  durationOf(kind?: SlowTaskKind): number {
+    if (!kind) return this.durationMs;
+    return this.kindDurations[kind] ?? this.durationMs * SLOW_TASK_FACTOR;
+  }
+
+  /** Sets per-kind durations; `null` lets a kind follow the base duration again. */
+  setKindDurations(durations: Partial<Record<SlowTaskKind, number | null>>): void {
+    for (const kind of SLOW_TASK_KINDS) {
+      const ms = durations[kind];
+      if (ms === null) delete this.kindDurations[kind];
+      else if (ms !== undefined) this.kindDurations[kind] = Math.max(0, ms);
+    }
+  }
+
+  /** The durations in effect, for `/_sim/settings` and the CLI banner. */
+  durations(): { taskDurationMs: number; taskDurationsMs: Record<SlowTaskKind, number> } {
+    return {
+      taskDurationMs: this.durationMs,
+      taskDurationsMs: Object.fromEntries(SLOW_TASK_KINDS.map((k) => [k, this.durationOf(k)])) as Record<SlowTaskKind, number>,
+    };
+  }
 
   start(spec: TaskSpec): string {
     const pid = this.nextPid++;
@@ -62,14 +108,15 @@ export class TaskManager {
       status: 'running', log: [],
     };
     this.remember(task);
-    if (this.durationMs <= 0) {
+    const duration = this.durationOf(spec.kind);
+    if (duration <= 0) {
       this.finish(task, spec);
     } else {
       spec.begin?.();
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         this.finish(task, spec);
-      }, this.durationMs);
+      }, duration);
       this.timers.add(timer);
     }
     return upid;

@@ -22,10 +22,25 @@ export interface FirewallAlias {
   comment?: string;
 }
 
+export interface IpSetEntry {
+  cidr: string;
+  comment?: string;
+  nomatch?: 1;
+}
+
+export interface IpSet {
+  name: string;
+  comment?: string;
+  /** Newest first, as pve-firewall inserts them. */
+  entries: IpSetEntry[];
+}
+
 export interface Firewall {
   options: Config;
   rules: FirewallRule[];
   aliases: FirewallAlias[];
+  /** Absent in states written before IP sets were simulated. */
+  ipsets?: IpSet[];
 }
 
 export interface Guest {
@@ -96,10 +111,17 @@ export interface User {
   tokens?: { id: string; secret: string; privsep?: 0 | 1; expire?: number }[];
 }
 
+export interface Group {
+  groupid: string;
+  comment?: string;
+  members: string[];
+}
+
 export interface SimState {
   clusterName: string;
   options: Config;
   users: User[];
+  groups: Group[];
   nodes: NodeState[];
   storages: StorageConfig[];
   /** Volumes per storage; a non-shared storage keeps one list per node, keyed `<node>/<storage>`. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service (and, with --test, the test suite) needs and is missing:
 # Debian's Ansible and ansible-runner, openssl (the embedded simulator's certificate), the npm
-# dependencies; for tests also proxmoxer, Chromium, debootstrap (the Ubuntu bundles' disposable
+# dependencies; for tests also proxmoxer (with requests), Chromium, debootstrap (the Ubuntu bundles' disposable
 # Debian target) and ansible-lint.
 # Safe to run every time: it only acts when something is missing or stale.
 set -euo pipefail
@@ -20,6 +20,8 @@ packages=()
 command -v openssl >/dev/null || packages+=(openssl)
 if [ "$want_test" = 1 ]; then
   /usr/bin/python3 -c 'import proxmoxer' 2>/dev/null || packages+=(python3-proxmoxer)
+  # proxmoxer's HTTPS backend; Debian only recommends it, and recommends are not installed here
+  /usr/bin/python3 -c 'import requests' 2>/dev/null || packages+=(python3-requests)
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ -x /usr/sbin/debootstrap ] || packages+=(debootstrap)
   [ -x /usr/bin/ansible-lint ] || packages+=(ansible-lint)

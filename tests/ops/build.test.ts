@@ -94,6 +94,16 @@ function parseEnv(args: string): Record<string, string> {
   return out;
 }
 
+type Lock = { packages: Record<string, { version?: string; optional?: boolean }> };
+/** Packages of package-lock.json that node_modules holds in another version, or not at all (optional ones aside). */
+function staleInstalls(): string[] {
+  const read = (f: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, f), 'utf8')) as Lock;
+  const [lock, installed] = [read('package-lock.json'), read('node_modules/.package-lock.json')];
+  return Object.entries(lock.packages)
+    .filter(([name, p]) => name !== '' && !p.optional && installed.packages[name]?.version !== p.version)
+    .map(([name, p]) => `${name}@${p.version}`);
+}
+
 const stages = dockerStages(fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));
 const runtime = stages.at(-1)!;
 const buildStages = new Map(stages.slice(0, -1).map((s) => [s.name, s]));
@@ -117,6 +127,7 @@ function timed<T>(what: string, fn: () => T): T {
 }
 
 beforeAll(() => {
+  const started = Date.now();
   const work = tempDir('r42-image-');
   buildDir = path.join(work, 'build');
   appDir = path.join(work, 'app');
@@ -132,12 +143,16 @@ beforeAll(() => {
     else if (ins.op === 'RUN') {
       for (const command of ins.args.split('&&').map((c) => c.trim())) {
         if (/^npm ci(\s|$)/.test(command)) {
-          // The stand-in for `npm ci` (see above): the same lock file, already installed.
+          // The stand-in for `npm ci` (see above): the same lock file, installed as it says.
           expect(fs.readFileSync(path.join(buildDir, 'package-lock.json'), 'utf8')).toBe(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+          expect(staleInstalls(), 'node_modules is not what package-lock.json says: run npm ci').toEqual([]);
           timed('copy of node_modules', () => execFileSync('cp', ['-a', path.join(REPO_ROOT, 'node_modules'), buildDir]));
         } else if (/^npm\s/.test(command)) {
           timed(command, () => execFileSync('/bin/sh', ['-c', command], {
-            cwd: buildDir, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_update_notifier: 'false' },
+            cwd: buildDir, stdio: ['ignore', 'pipe', 'pipe'],
+            // Settings that change nothing in what is installed, only spare the registry: no
+            // audit, no funding or update notice.
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
           }));
         } else {
           throw new Error(`the build stage runs "${command}": this test only knows how to replay npm commands`);
@@ -169,6 +184,7 @@ beforeAll(() => {
   for (const [k, v] of Object.entries(imageEnv)) {
     if (v === appWorkdir || v.startsWith(`${appWorkdir}/`)) imageEnv[k] = appDir + v.slice(appWorkdir.length);
   }
+  timings.push(`image assembled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 300_000);
 
 afterAll(() => {

@@ -4,7 +4,6 @@ import { shutdownWatchdog } from './shutdown.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
 import { ConfigError } from './errors.js';
-import { startEmbeddedSimulator } from './simulator/embed.js';
 
 /** Process entry point: configuration, vault file, HTTP server, signals. */
 async function main(): Promise<void> {
@@ -26,7 +25,11 @@ async function main(): Promise<void> {
   const vault = new VaultPassword(config);
   if (!vault.file) log.warn('no VAULT_PASSWORD_FILE or VAULT_PASSWORD: playbooks that need the vault will fail');
 
-  const simulator = await startEmbeddedSimulator(config, vault.file, log);
+  // Loaded only when it may start: with PROXMOX_SIMULATOR=off the simulator's modules (and the
+  // data files they read as they load) are not needed at all, e.g. in a production image.
+  const simulator = config.simulator.mode === 'off'
+    ? null
+    : await (await import('./simulator/embed.js')).startEmbeddedSimulator(config, vault.file, log);
   const app = await createApp(config, { vaultPasswordFile: vault.file, logger: log });
   let stopping = false;
   const stop = async (signal: string) => {

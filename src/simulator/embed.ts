@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import { loadProxmoxCredentials, type ProxmoxCredentials } from '../proxmox/credentials.js';
 import { readSeed } from './model/seed.js';
-import { startSimulator, type Simulator } from './index.js';
+import type { Simulator } from './index.js';
 
 /**
  * Starts the simulator inside the service when no real Proxmox is configured, i.e. when the
@@ -36,6 +36,9 @@ export async function startEmbeddedSimulator(config: Readonly<Config>, vaultPass
   try {
     // Only the base duration is configured here: clones, disk imports and downloads take
     // SLOW_TASK_FACTOR times it (3 s at the default 0.5 s), and `/_sim/settings` changes them at run time.
+    // Imported here: its modules load the Proxmox schema (360 KB) as they load, which a service
+    // talking to a real Proxmox (the usual production case, mode auto) never needs.
+    const { startSimulator } = await import('./index.js');
     const sim = await startSimulator({
       host: local ? host : '127.0.0.1', port: local ? port : 8006, stateFile: stateFile ?? undefined, taskDurationMs,
     });

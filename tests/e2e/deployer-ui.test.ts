@@ -25,7 +25,10 @@ beforeAll(async () => {
   const seed = tempDir('r42-ui-seed-');
   const seedFile = path.join(seed, 'seed.json');
   fs.writeFileSync(seedFile, fs.readFileSync(DEFAULT_SEED_FILE, 'utf8').replace(/px-testing(?=["/])/g, NODE));
-  sim = await startSimulator({ port: 0, seedFile });
+  // Clones take 1.5 s, as a full clone takes time on Proxmox (and locks both VMs meanwhile): the
+  // NIC added right after the clone must wait for the clone's task, or Proxmox refuses it
+  // ("VM is locked (clone)").
+  sim = await startSimulator({ port: 0, seedFile, taskDurationsMs: { clone: 1500 } });
   const inventoryDir = simulatorInventory(sim, 'px-testing');
   app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: inventoryDir, STATUS_POLL_INTERVAL: '0.2' }), { logger: false });
   base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -12,18 +12,23 @@ import { guardUpgrades } from './http/upgrades.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerObservability } from './http/observability.js';
+import { sharedSerializers } from './http/serialization.js';
 import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
 import type { PollerHub } from './proxmox/status-poller.js';
 import { registerVmStatus } from './ws/vm-status.js';
 import { registerJobRoutes } from './jobs/http.js';
 import { JobManager } from './jobs/manager.js';
+import { JobComponents } from './jobs/view.js';
 import { MemoryJobStore } from './jobs/memory-store.js';
 import { ServiceSecrets } from './jobs/secrets.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/types.js';
 import { registerRoutes } from './routes/handler.js';
 import { routeTable } from './routes/table.js';
+import { BodyBlocks, Responses } from './schemas/common.js';
+import { addComponents } from './schemas/components.js';
+import { requestBodyName } from './schemas/request-bodies.js';
 
 export interface AppOptions {
   /** Path of the vault password file runs use (VaultPassword.file), or null. */
@@ -83,8 +88,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true } },
+    // One serializer per distinct response schema, not one per route and status code.
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  addComponents(app, [...Object.values(Responses), ...Object.values(JobComponents), ...Object.values(BodyBlocks)]);
   // First of all hooks: it must know of the shutdown before the engine's grace begins.
   refuseWhileClosing(app);
 
@@ -104,7 +112,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   refuseContentEncodings(app);
   await registerCors(app, config.corsOriginRegex);
   registerBearerAuth(app, config.apiAuthToken);
-  await registerDocs(app);
+  await registerDocs(app, {
+    bodyBlocks: Object.values(BodyBlocks).map((b) => b.id),
+    requestBodies: Object.fromEntries(routeTable.flatMap((def) => {
+      const name = def.body ? requestBodyName(def.body) : undefined;
+      return name ? [[def.operationId, name]] : [];
+    })),
+  });
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   app.addHook('onClose', async () => vmNames.close());
   registerObservability(app, {

@@ -103,3 +103,32 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The OpenAPI document with every local reference (`{"$ref": "#/components/…"}`) replaced by a
+ * copy of what it points to: the document as if everything were inline, for tests that read the
+ * schemas of the operations.
+ */
+export function derefOpenApi<T>(doc: T): T {
+  const at = (pointer: string): unknown => {
+    let cur: unknown = doc;
+    for (const raw of pointer.slice(2).split('/')) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (cur === null || typeof cur !== 'object' || !(key in cur)) throw new Error(`openapi: unresolved $ref ${pointer}`);
+      cur = (cur as Record<string, unknown>)[key];
+    }
+    return cur;
+  };
+  const walk = (value: unknown, seen: readonly string[]): unknown => {
+    if (Array.isArray(value)) return value.map((v) => walk(v, seen));
+    if (value === null || typeof value !== 'object') return value;
+    const { $ref, ...rest } = value as Record<string, unknown>;
+    if (typeof $ref === 'string' && $ref.startsWith('#/')) {
+      if (seen.includes($ref)) throw new Error(`openapi: circular $ref ${$ref}`);
+      const target = walk(at($ref), [...seen, $ref]) as Record<string, unknown>;
+      return Object.keys(rest).length === 0 ? target : { ...target, ...(walk(rest, seen) as object) };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, seen)]));
+  };
+  return walk(doc, []) as T;
+}

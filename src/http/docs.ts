@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { shareComponents } from './openapi-components.js';
 
 export const API_INFO = {
   title: 'CR42 - API',
@@ -34,18 +35,33 @@ const REDOC_PAGE = `<!DOCTYPE html>
  * /docs/redoc. Both pages load their scripts from this service's own dependencies, so the
  * docs render on a machine without internet access (the original's pages used a CDN).
  */
-export async function registerDocs(app: FastifyInstance): Promise<void> {
+export interface DocsOptions {
+  /** Component schemas the document refers to wherever a request body field is the same schema. */
+  bodyBlocks?: readonly string[];
+  /** The name of each operation's request body (by operationId), where it has one. */
+  requestBodies?: Readonly<Record<string, string>>;
+}
+
+export async function registerDocs(app: FastifyInstance, opts: DocsOptions = {}): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: API_INFO,
     },
+    // Shared schemas (app.addSchema) are named by their $id in components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (document) => ('openapiObject' in document ? shareComponents(document.openapiObject, { bodyBlocks: opts.bodyBlocks ?? [], requestBodies: opts.requestBodies }) : document.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs/swagger', staticCSP: false });
 
   const redocBundle = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
   let redocScript: Buffer | null = null;
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The document is fixed once the app is ready: serialized once, not on every request.
+  let documentText: string | null = null;
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async (_req, reply) => {
+    documentText ??= JSON.stringify(app.swagger());
+    return reply.type('application/json; charset=utf-8').send(documentText);
+  });
   app.get('/docs/redoc', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(REDOC_PAGE));
   app.get('/docs/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_req, reply) => {
     redocScript ??= await fs.promises.readFile(redocBundle);

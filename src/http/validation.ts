@@ -118,9 +118,27 @@ export interface RequestValidationError extends Error {
  */
 const snapshot = (data: unknown): unknown => (data !== null && typeof data === 'object' ? structuredClone(data) : data);
 
+/**
+ * Compiled checks by schema text: many routes share a schema (the job headers, path parameters,
+ * bodies of the wildcard variants), Fastify hands each route its own copy, and every app of a
+ * process (tests, `npm run openapi`) compiles the same table again. A check depends only on its
+ * schema (the AJV instance has no shared schemas), so equal text means the same function.
+ */
+const compiled = new Map<string, ValidateFunction>();
+
+function compile(schema: object): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
 /** Fastify validator compiler: lax coercion, then a strict check that reports every error. */
 export const validatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
-  const validate: ValidateFunction = ajv.compile(schema as object);
+  const validate = compile(schema as object);
   return (data: unknown) => {
     const sent = snapshot(data);
     const coerced = laxCoerce(schema as JsonSchema, data);

@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../errors.js';
-import { DetailResponse, ValidationErrorResponse } from '../schemas/common.js';
+import { Responses } from '../schemas/common.js';
 import { InvalidCursorError } from './cursor.js';
 import type { JobManager } from './manager.js';
 import { isFinal, type JobEvent, type JobStatus } from './types.js';
-import { EventsQuery, JobIdParams, JobListQuery, JobListSchema, JobSchema, jobDetail, jobSummary } from './view.js';
+import { EventsQuery, JobComponents, JobIdParams, JobListQuery, JobListSchema, jobDetail, jobSummary } from './view.js';
 
 const TAGS = ['jobs'];
 /** A stream whose unsent data passes this is too slow: it is closed (it can resume later). */
@@ -47,7 +47,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       operationId: 'list_jobs', tags: TAGS, summary: 'List jobs, newest first',
       description: 'Every playbook run of the API is a job, synchronous or not. Filters combine; pages are keyset-paginated (`next_cursor`).',
       querystring: JobListQuery,
-      response: { 200: JobListSchema, 422: ValidationErrorResponse },
+      response: { 200: JobListSchema, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
     const q = req.query as { status?: string; operation?: string; node?: string; vm_id?: number; limit?: number; cursor?: string };
@@ -72,7 +72,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       operationId: 'get_job', tags: TAGS, summary: 'Read a job',
       description: 'Status, rc, timings, the request (secrets redacted) and, once finished, the `result` / `log_multiline` the synchronous route answers.',
       params: JobIdParams,
-      response: { 200: JobSchema, 404: DetailResponse, 422: ValidationErrorResponse },
+      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
     const job = await jobs.get((req.params as { id: string }).id);
@@ -85,7 +85,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       operationId: 'cancel_job', tags: TAGS, summary: 'Cancel a job',
       description: 'A queued job never starts; a running one is stopped (SIGTERM, then its whole process tree is killed after RUNNER_CANCEL_GRACE). Answers once it is over, with the job (status canceled). 409 when it had already finished.',
       params: JobIdParams,
-      response: { 200: JobSchema, 404: DetailResponse, 409: DetailResponse, 422: ValidationErrorResponse },
+      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 409: Responses.Detail.ref, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
     const job = await jobs.cancel((req.params as { id: string }).id);
@@ -112,8 +112,8 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       response: {
         200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
         204: { description: 'the job is over and there is nothing after Last-Event-ID', type: 'null' },
-        404: DetailResponse,
-        422: ValidationErrorResponse,
+        404: Responses.Detail.ref,
+        422: Responses.ValidationError.ref,
       },
     },
     handler: async (req, reply) => sse(req, reply),

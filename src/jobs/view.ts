@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { NODE_PATTERN } from '../schemas/common.js';
+import { component } from '../schemas/components.js';
 import { isFinal, JOB_STATUSES, type JobRecord, type JobStatus } from './types.js';
 
 /** What the API shows of a job, and the TypeBox schemas of the /v0/jobs routes. */
@@ -68,6 +69,13 @@ export const LockConflictSchema = Type.Object(
   { detail: Type.String(), job_id: Type.String({ description: 'the job holding the lock' }) },
   { description: 'A VM of the request is being changed by another job (after waiting JOBS_LOCK_WAIT)' },
 );
+
+/** The job schemas several routes answer with, as components (see schemas/components.ts). */
+export const JobComponents = {
+  Job: component('Job', JobSchema),
+  Accepted: component('JobAccepted', JobAcceptedSchema),
+  LockConflict: component('LockConflict', LockConflictSchema),
+} as const;
 
 const statusList = `^(${JOB_STATUSES.join('|')})(,(${JOB_STATUSES.join('|')}))*$`;
 export const JobListQuery = Type.Object({

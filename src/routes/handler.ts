@@ -5,8 +5,8 @@ import type { RunResult, RunSpec } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { LockConflictError } from '../jobs/locks.js';
 import type { JobManager } from '../jobs/manager.js';
-import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../jobs/view.js';
-import { DetailResponse, RunResponse, ValidationErrorResponse } from '../schemas/common.js';
+import { accepted, JobComponents, jobHref } from '../jobs/view.js';
+import { Responses } from '../schemas/common.js';
 import { assertNoConnectionOverride } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
@@ -91,15 +91,15 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
         ...(def.params ? { params: def.params } : {}),
         ...(def.respond ? {} : { headers: JobHeaders }),
         response: {
-          200: def.respond ? Type.Null() : RunResponse,
-          ...(def.respond ? {} : { 202: JobAcceptedSchema }),
-          400: DetailResponse,
-          404: DetailResponse,
-          ...(def.locks ? { 409: LockConflictSchema } : {}),
-          422: ValidationErrorResponse,
-          500: Type.Union([RunResponse, DetailResponse]),
-          502: DetailResponse,
-          503: DetailResponse,
+          200: def.respond ? Type.Null() : Responses.Run.ref,
+          ...(def.respond ? {} : { 202: JobComponents.Accepted.ref }),
+          400: Responses.Detail.ref,
+          404: Responses.Detail.ref,
+          ...(def.locks ? { 409: JobComponents.LockConflict.ref } : {}),
+          422: Responses.ValidationError.ref,
+          500: Responses.RunFailure.ref,
+          502: Responses.Detail.ref,
+          503: Responses.Detail.ref,
         },
       },
       preValidation: async (req) => {

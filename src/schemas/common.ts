@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { component } from './components.js';
 
 /**
  * Building blocks for request bodies. Patterns are the original API's, full-anchored; the bounds
@@ -102,6 +103,34 @@ export const ValidationErrorResponse = Type.Object(
   },
   { description: 'Request body failed validation' },
 );
+
+const Run = component('RunResponse', RunResponse);
+const Detail = component('DetailResponse', DetailResponse);
+
+/**
+ * The response schemas every playbook route shares, as components (`app.addSchema`): routes
+ * refer to them with `.ref`, so each is compiled into one serializer and named once in the document.
+ */
+export const Responses = {
+  Run,
+  Detail,
+  ValidationError: component('ValidationErrorResponse', ValidationErrorResponse),
+  /** The 500 of a playbook route: the run's envelope (rc ≠ 0), or a refusal once the run was planned. */
+  RunFailure: component('RunFailureResponse', Type.Union([Run.ref, Detail.ref])),
+} as const;
+
+/**
+ * The building blocks of the request bodies, as components. The bodies keep them inline (the
+ * validator, src/http/validation.ts, checks exactly the schema it is given); the document refers
+ * to these wherever a body field is the same schema (src/http/openapi-components.ts).
+ */
+export const BodyBlocks = {
+  ProxmoxNode: component('ProxmoxNode', ProxmoxNode),
+  VmId: component('VmId', VmId),
+  AsJson: component('AsJson', AsJson),
+  UiHosts: component('UiHosts', UiExtras.hosts),
+  UiInventory: component('UiInventory', UiExtras.inventory),
+} as const;
 
 /** The same schema with another example (per route: what curl_utils and the docs show). */
 export const withExample = <T extends object>(schema: T, example: Record<string, unknown>): T => ({ ...schema, examples: [example] });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
-import { fixturePlaybook, FIXTURE_INVENTORY, tempDir, testConfig } from '../helpers.js';
+import { derefOpenApi, fixturePlaybook, FIXTURE_INVENTORY, tempDir, testConfig } from '../helpers.js';
 
 type App = Awaited<ReturnType<typeof createApp>>;
 const PING = '/v0/admin/debug/ping';
@@ -171,7 +171,7 @@ describe('HTTP API on a real engine', () => {
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.info.title).toBe('CR42 - API');
       // hosts is nullable: it may be left out (then null: every host)
-      expect(doc.paths[PING].post.requestBody.content['application/json'].schema.required).toEqual(['proxmox_node']);
+      expect(derefOpenApi(doc).paths[PING].post.requestBody.content['application/json'].schema.required).toEqual(['proxmox_node']);
       const swagger = await app.inject({ method: 'GET', url: '/docs/swagger' });
       expect(swagger.statusCode).toBe(200);
       const redoc = await app.inject({ method: 'GET', url: '/docs/redoc' });

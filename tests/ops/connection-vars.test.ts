@@ -67,8 +67,8 @@ describe('no request value reaches a connection or credential variable', () => {
   it('every operation: whatever keys a body adds, the extra vars of its runs hold no connection variable but the checked ones', async () => {
     // Injected into every body: connection and credential variables, and a local `hosts` where allowed by the pattern.
     const injected = {
-      ansible_host: 'evil.example', ansible_connection: 'ssh', ansible_user: 'root', ansible_password: 'x',
-      proxmox_api_user: 'evil@pam', proxmox_api_token_id: 'x', proxmox_api_token_secret: 'x', proxmox_validate_certs: true,
+      ansible_host: 'evil.example', ansible_connection: 'evil-connection', ansible_user: 'evil-user', ansible_password: 'evil-password',
+      proxmox_api_user: 'evil@pam', proxmox_api_token_id: 'evil-id', proxmox_api_token_secret: 'evil-secret', proxmox_validate_certs: true,
     };
     // The plans' VM-name lookups are not what is checked here: a double answers them.
     const ctx: RouteContext = { config: s.app.config, resolveVmName: async () => 'vm-name', proxmoxApiHosts: () => [s.sim.apiHost] };
@@ -79,7 +79,7 @@ describe('no request value reaches a connection or credential variable', () => {
       const params: Record<string, string> = def.url.includes('/scenarios/') ? { scenario_name: 'mini_lab' } : def.url.includes('/run/bundles/') ? { bundles_name: 'ping' } : {};
       let runs: RunSpec[];
       try {
-        const body = { ...example, ...injected, ...('hosts' in example ? { hosts: 'px-testing' } : {}) };
+        const body = { ...example, ...injected, ...('hosts' in example ? { hosts: 'px-testing' } : {}), ...('proxmox_api_host' in example ? { proxmox_api_host: s.sim.apiHost } : {}) };
         const planned = await def.plan(body, ctx, params);
         runs = Array.isArray(planned) ? planned : [planned];
       } catch (err) {
@@ -91,7 +91,7 @@ describe('no request value reaches a connection or credential variable', () => {
           const allowed = (key === 'hosts' && (value === 'proxmox' || value === run.limit)) || (key === 'proxmox_api_host' && value === s.sim.apiHost);
           expect(allowed, `${def.operationId}: extra var ${key}=${JSON.stringify(value)}`).toBe(true);
         }
-        expect(JSON.stringify(run.extravars ?? {}), def.operationId).not.toMatch(/evil|"ssh"/);
+        expect(JSON.stringify(run.extravars ?? {}), def.operationId).not.toMatch(/evil/);
       }
       checked.push(def.operationId);
     }
@@ -127,7 +127,8 @@ describe('one canonical VM id: what the lock sees is what Ansible gets', () => {
       }
       expect(s.app.engine.stats.started).toBe(started);
       // the holder's record names the canonical id
-      expect((await s.call('GET', `/v0/jobs/${id}`)).body).toMatchObject({ targets: [{ node: 'px-testing', vmid: 4001 }], request: { vm_id: 4001 } });
+      const record = (await s.call('GET', `/v0/jobs/${id}`)).body;
+      expect(record, JSON.stringify(record)).toMatchObject({ targets: [{ node: 'px-testing', vm_id: 4001 }], request: { body: { vm_id: 4001 } } });
     } finally {
       s.sim.setTaskDuration(0);
       await s.settle(id);

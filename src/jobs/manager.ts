@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
-import { ApiError, EngineClosedError } from '../errors.js';
+import { DomainError, EngineClosedError, IdempotencyMismatchError, JobStoreUnavailableError } from '../errors.js';
 import type { Body, RouteDef } from '../routes/types.js';
 import { reduceEvent, type UnnumberedEvent } from './events.js';
 import { VmLocks } from './locks.js';
@@ -57,14 +57,6 @@ export interface FollowHandlers {
   event(e: JobEvent): void;
   /** The job is over and every event was delivered. */
   end(): void;
-}
-
-/** Same Idempotency-Key, another request: 422. */
-export class IdempotencyMismatchError extends ApiError {
-  constructor(key: string) {
-    super(422, [{ field: 'header.idempotency-key', msg: 'Idempotency-Key already used with a different request', type: 'idempotency_key_reused', input: key, ctx: null }]);
-    this.name = 'IdempotencyMismatchError';
-  }
 }
 
 /** A job running in this process. */
@@ -169,7 +161,7 @@ export class JobManager {
     return this.create(req, null, null);
   }
 
-  /** The job an Idempotency-Key already names, or null; 422 when it was another request. */
+  /** The job an Idempotency-Key already names, or null; IdempotencyMismatchError when it was another request. */
   private async priorJob(key: string, hash: string): Promise<JobRecord | null> {
     const inFlight = this.claiming.get(key);
     if (inFlight) {
@@ -197,7 +189,7 @@ export class JobManager {
     let registered = false;
     try {
       const steps = await req.plan();
-      if (steps.length === 0) throw new ApiError(500, ':: err - nothing to run');
+      if (steps.length === 0) throw new DomainError('NOTHING_TO_RUN', ':: err - nothing to run');
       const redactor = new Redactor([...this.opts.secrets(), ...secretValuesOf(body)]);
       const record: JobRecord = {
         id,
@@ -281,13 +273,13 @@ export class JobManager {
     }
   }
 
-  /** The job's first record; a store that keeps failing refuses the request (503), nothing runs. */
+  /** The job's first record; a store that keeps failing refuses the request (JOB_STORE_UNAVAILABLE), nothing runs. */
   private async insert(record: JobRecord, idem: Parameters<JobStore['insertJob']>[1]) {
     try {
       return await retrying(() => this.store.insertJob(record, idem));
     } catch (err) {
       this.opts.log.error({ err, job: record.id }, 'jobs: the job store refused a new job');
-      throw new ApiError(503, `:: err - JOB STORE UNAVAILABLE: ${describeStoreError(err)}`, { 'retry-after': '10' });
+      throw new JobStoreUnavailableError(describeStoreError(err));
     }
   }
 
@@ -566,10 +558,10 @@ export class JobManager {
     if (!a) {
       const job = await this.store.getJob(id);
       if (!job) return null;
-      if (isFinal(job.status)) throw new ApiError(409, `:: err - JOB ALREADY FINISHED (${job.status})`);
-      throw new ApiError(409, ':: err - JOB IS RUN BY ANOTHER INSTANCE OF THE SERVICE');
+      if (isFinal(job.status)) throw new DomainError('JOB_FINISHED', `:: err - JOB ALREADY FINISHED (${job.status})`);
+      throw new DomainError('JOB_RUN_ELSEWHERE', ':: err - JOB IS RUN BY ANOTHER INSTANCE OF THE SERVICE');
     }
-    if (a.ended) throw new ApiError(409, `:: err - JOB ALREADY FINISHED (${a.record.status})`);
+    if (a.ended) throw new DomainError('JOB_FINISHED', `:: err - JOB ALREADY FINISHED (${a.record.status})`);
     a.cancelReason ??= reason;
     a.run?.cancel('canceled');
     await a.finished;

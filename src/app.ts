@@ -16,13 +16,13 @@ import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
 import type { PollerHub } from './proxmox/status-poller.js';
 import { registerVmStatus } from './ws/vm-status.js';
-import { registerJobRoutes } from './jobs/http.js';
 import { JobManager } from './jobs/manager.js';
 import { MemoryJobStore } from './jobs/memory-store.js';
 import { ServiceSecrets } from './jobs/secrets.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/types.js';
 import { registerRoutes } from './routes/handler.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { routeTable } from './routes/table.js';
 
 export interface AppOptions {

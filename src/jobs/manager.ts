@@ -5,12 +5,11 @@ import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
 import { DomainError, EngineClosedError, IdempotencyMismatchError, JobStoreUnavailableError } from '../errors.js';
-import type { Body, RouteDef } from '../routes/types.js';
 import { reduceEvent, type UnnumberedEvent } from './events.js';
 import { VmLocks } from './locks.js';
 import { cleanUpRun, newOwner, ownerAlive, retireOwner } from './owner.js';
 import { Redactor, secretValuesOf } from './redact.js';
-import { DefaultVmSets, targetsOf } from './targets.js';
+import { DefaultVmSets, targetsOf, type LockSpec } from './targets.js';
 import { describeStoreError, retrying } from './retry.js';
 import { isFinal, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
 
@@ -28,13 +27,22 @@ export interface Outcome {
   body: Record<string, unknown>;
 }
 
+type Body = Record<string, unknown>;
+
+/** What a job is: the operation, the request that asks for it, the VMs it changes, and its plan. */
 export interface SubmitRequest {
-  def: RouteDef;
-  /** The validated body. */
-  body: Body;
-  params: Record<string, string>;
+  /** The operation's id (the route's operationId). */
+  operation: string;
+  method: string;
+  /** The route pattern the request matched. */
+  route: string;
   /** The request path as called. */
   path: string;
+  /** The validated body: recorded (secrets redacted), hashed for Idempotency-Key, and read for the targets and the node. */
+  body: Body;
+  params: Record<string, string>;
+  /** The VMs the job changes (per-VM locks, on the body's `proxmox_node` or the default node); absent: none. */
+  locks?: LockSpec;
   async: boolean;
   idempotencyKey: string | null;
   lockWaitMs: number;
@@ -141,7 +149,7 @@ export class JobManager {
 
   async submit(req: SubmitRequest): Promise<Submission> {
     const key = req.idempotencyKey;
-    const hash = key ? requestHash(req.def.method, req.path, req.body) : null;
+    const hash = key ? requestHash(req.method, req.path, req.body) : null;
     if (key && hash) {
       const prior = await this.priorJob(key, hash);
       if (prior) return this.replay(prior);
@@ -179,11 +187,11 @@ export class JobManager {
   }
 
   private async create(req: SubmitRequest, key: string | null, hash: string | null): Promise<Submission> {
-    const { def, body } = req;
+    const { body } = req;
     const id = randomUUID();
     const requestNode = typeof body.proxmox_node === 'string' && body.proxmox_node !== '' ? body.proxmox_node : null;
-    const node = requestNode ?? (def.locks ? this.defaultNode() : null);
-    const wanted = targetsOf(def.locks, body, node ?? '', this.sets);
+    const node = requestNode ?? (req.locks ? this.defaultNode() : null);
+    const wanted = targetsOf(req.locks, body, node ?? '', this.sets);
     const targets = wanted !== 'node' ? wanted : ((await this.opts.nodeVmIds?.(node ?? '')) ?? []).map((vmid) => ({ node: node ?? '', vmid }));
     const release = targets.length > 0 ? await this.locks.acquire(id, targets, req.lockWaitMs) : () => undefined;
     let registered = false;
@@ -195,9 +203,9 @@ export class JobManager {
         id,
         status: 'queued',
         rc: null,
-        operation: def.operationId,
-        method: def.method,
-        route: def.url,
+        operation: req.operation,
+        method: req.method,
+        route: req.route,
         path: req.path,
         node: requestNode ?? node,
         targets,

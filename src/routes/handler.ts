@@ -4,8 +4,8 @@ import { extractResult, logLines } from '../engine/extract.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
 import { ApiError } from '../http/api-error.js';
 import type { JobManager } from '../jobs/manager.js';
-import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../jobs/view.js';
 import { DetailResponse, RunResponse, ValidationErrorResponse } from '../schemas/common.js';
+import { accepted, JobAcceptedSchema, jobHref, LockConflictSchema } from '../schemas/jobs.js';
 import { assertNoConnectionOverride } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
@@ -119,7 +119,10 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
         const key = req.headers['idempotency-key'];
         // A refusal (VM locked, queue full, ...) is a DomainError: the error handler answers it.
         const submission = await deps.jobs.submit({
-          def,
+          operation: def.operationId,
+          method: def.method,
+          route: def.url,
+          locks: def.locks,
           body,
           params,
           path: req.url.split('?')[0] ?? req.url,

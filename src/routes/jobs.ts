@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../http/api-error.js';
+import type { JobManager } from '../jobs/manager.js';
+import { isFinal, type JobEvent, type JobStatus } from '../jobs/types.js';
 import { DetailResponse, ValidationErrorResponse } from '../schemas/common.js';
-import type { JobManager } from './manager.js';
-import { isFinal, type JobEvent, type JobStatus } from './types.js';
-import { EventsQuery, JobIdParams, JobListQuery, JobListSchema, JobSchema, jobDetail, jobSummary } from './view.js';
+import { EventsQuery, JobIdParams, JobListQuery, JobListSchema, JobSchema, jobDetail, jobSummary } from '../schemas/jobs.js';
 
 const TAGS = ['jobs'];
 /** A stream whose unsent data passes this is too slow: it is closed (it can resume later). */

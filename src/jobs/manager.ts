@@ -11,7 +11,7 @@ import { cleanUpRun, newOwner, ownerAlive, retireOwner } from './owner.js';
 import { Redactor, secretValuesOf } from './redact.js';
 import { DefaultVmSets, targetsOf, type LockSpec } from './targets.js';
 import { describeStoreError, retrying } from './retry.js';
-import { isFinal, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
+import { isFinal, type Body, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -26,8 +26,6 @@ export interface Outcome {
   status: number;
   body: Record<string, unknown>;
 }
-
-type Body = Record<string, unknown>;
 
 /** What a job is: the operation, the request that asks for it, the VMs it changes, and its plan. */
 export interface SubmitRequest {

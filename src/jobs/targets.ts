@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { VmTarget } from './types.js';
-
-type Body = Record<string, unknown>;
+import type { Body, VmTarget } from './types.js';
 
 /**
  * The VMs a job changes, read from its request body: it holds a lock on each (node, vmid) while

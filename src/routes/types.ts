@@ -9,7 +9,7 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 /** What a route needs to turn a request into runs. */
 export interface RouteContext {
   config: Readonly<Config>;
-  /** The name of a VM (or container), read from the Proxmox API; ApiError 404 when the id is unknown. */
+  /** The name of a VM (or container), read from the Proxmox API; DomainError VM_NOT_FOUND (404) when the id is unknown. */
   resolveVmName(node: string | null, vmId: string, kind?: 'qemu' | 'lxc'): Promise<string>;
   /** The Proxmox API hosts the configuration names (inventory `proxmox` group, vault file). */
   proxmoxApiHosts(): string[];
@@ -43,7 +43,7 @@ export interface RouteDef {
   output: 'log' | { resultKey: string };
   /** The VMs the run changes (per-VM job locks); absent for reads. */
   locks?: LockSpec;
-  /** Checks and resolution happen here (ApiError on refusal), before anything runs. */
+  /** Checks and resolution happen here (ApiError or DomainError on refusal), before anything runs. */
   plan(body: Body, ctx: RouteContext, params: Record<string, string>): Promise<RunSpec | RunSpec[]> | RunSpec | RunSpec[];
   respond?(body: Body, ctx: RouteContext): Promise<unknown>;
 }

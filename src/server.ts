@@ -3,7 +3,7 @@ import { createApp } from './app.js';
 import { shutdownWatchdog } from './shutdown.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './config/errors.js';
 
 /** Process entry point: configuration, vault file, HTTP server, signals. */
 async function main(): Promise<void> {

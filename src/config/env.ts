@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { EngineClosedError } from '../errors.js';
+import { toHttpRefusal } from './errors.js';
 
 /**
  * Requests arriving while the service shuts down (it keeps listening while running jobs get their
@@ -14,9 +15,9 @@ export function refuseWhileClosing(app: FastifyInstance): void {
   });
   app.addHook('onRequest', async (req, reply) => {
     if (!closing) return;
-    const refusal = new EngineClosedError();
+    const refusal = toHttpRefusal(new EngineClosedError());
     // A keep-alive client should reconnect elsewhere, not reuse this connection.
-    return reply.code(503).headers({ ...refusal.headers, connection: 'close' }).type('application/json; charset=utf-8').send({ detail: refusal.detail });
+    return reply.code(refusal.status).headers({ ...refusal.headers, connection: 'close' }).type('application/json; charset=utf-8').send({ detail: refusal.detail });
   });
 }
 

@@ -1,14 +1,70 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
-import { ApiError } from '../errors.js';
+import {
+  DomainError, EngineClosedError, IdempotencyMismatchError, InvalidCursorError, JobStoreUnavailableError, LockConflictError, QueueFullError,
+  type DomainErrorCode,
+} from '../errors.js';
 import { Redactor, secretValuesOf } from '../jobs/redact.js';
+import { ApiError } from './api-error.js';
 import { toDetail, type DetailItem } from './validation.js';
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
 const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
 
-function sendDetail(reply: FastifyReply, status: number, detail: unknown, headers: Record<string, string> = {}): FastifyReply {
-  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send({ detail });
+function sendDetail(reply: FastifyReply, status: number, detail: unknown, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send({ detail, ...extra });
+}
+
+/** The HTTP status of each domain error code: the one table of what the domain's refusals mean on the wire. */
+const STATUS: Readonly<Record<DomainErrorCode, number>> = {
+  NAME_REFUSED: 400,
+  PATH_TRAVERSAL: 400,
+  PLAYBOOK_NOT_FOUND: 400,
+  INVENTORY_NOT_FOUND: 400,
+  INVENTORY_DIR_NOT_FOUND: 500,
+  QUEUE_FULL: 503,
+  SHUTTING_DOWN: 503,
+  VM_LOCKED: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  INVALID_CURSOR: 422,
+  NOTHING_TO_RUN: 500,
+  JOB_STORE_UNAVAILABLE: 503,
+  JOB_FINISHED: 409,
+  JOB_RUN_ELSEWHERE: 409,
+  VM_NOT_FOUND: 404,
+  PROXMOX_UNAVAILABLE: 502,
+  PROXMOX_CREDENTIALS: 500,
+};
+
+/** A refusal as the client sees it: status, headers, `detail`, and any other field of the body. */
+export interface HttpRefusal {
+  status: number;
+  detail: unknown;
+  headers: Record<string, string>;
+  /** Body fields beside `detail` (the 409 of a locked VM names the job holding it). */
+  extra: Record<string, unknown>;
+}
+
+/**
+ * A domain error on the wire. The `detail` is the error's message (the original API's text) except
+ * where the original answers a structured detail; `Retry-After` goes with the refusals that pass.
+ */
+export function toHttpRefusal(err: DomainError): HttpRefusal {
+  const status = STATUS[err.code];
+  if (err instanceof QueueFullError || err instanceof EngineClosedError || err instanceof JobStoreUnavailableError) {
+    return { status, detail: err.message, headers: { 'retry-after': String(err.retryAfterSeconds) }, extra: {} };
+  }
+  if (err instanceof LockConflictError) {
+    const detail = `:: err - VM LOCKED : ${err.target.node}/${err.target.vmid} is being changed by job ${err.holder}`;
+    return { status, detail, headers: {}, extra: { job_id: err.holder } };
+  }
+  if (err instanceof IdempotencyMismatchError) {
+    return { status, detail: [{ field: 'header.idempotency-key', msg: err.message, type: 'idempotency_key_reused', input: err.key, ctx: null }], headers: {}, extra: {} };
+  }
+  if (err instanceof InvalidCursorError) {
+    return { status, detail: [{ field: 'query.cursor', msg: 'Invalid cursor', type: 'value_error', input: err.cursor, ctx: null }], headers: {}, extra: {} };
+  }
+  return { status, detail: err.message, headers: {}, extra: {} };
 }
 
 /**
@@ -16,6 +72,7 @@ function sendDetail(reply: FastifyReply, status: number, detail: unknown, header
  * - body/query validation → 422 `{"detail":[{field,msg,type,input,ctx}]}` (the original's format),
  *   also for malformed JSON (`json_invalid`) and a missing body;
  * - ApiError → its status and `{"detail": ...}`;
+ * - DomainError → the status, headers and detail its code maps to (toHttpRefusal);
  * - Fastify's own 4xx (body too large, unsupported media type, ...) → that status, JSON detail;
  * - anything else → a JSON 500 with no internals (the original leaked plain text).
  * Unknown paths answer 404 and known paths with another method 405, both in JSON.
@@ -62,6 +119,11 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
     if (error instanceof ApiError) {
       if (error.statusCode >= 500) req.log.error({ detail: error.detail }, 'request refused');
       return sendDetail(reply, error.statusCode, error.detail, error.headers);
+    }
+    if (error instanceof DomainError) {
+      const refusal = toHttpRefusal(error);
+      if (refusal.status >= 500) req.log.error({ detail: refusal.detail }, 'request refused');
+      return sendDetail(reply, refusal.status, refusal.detail, refusal.headers, refusal.extra);
     }
     // A body nested deeply enough overflows JSON.parse's stack: that is a JSON decode error too.
     const tooDeep = error instanceof RangeError && /call stack/i.test(error.message);

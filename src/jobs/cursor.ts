@@ -1,3 +1,5 @@
+import { InvalidCursorError } from '../errors.js';
+
 /** Keyset pagination: a page ends at (created_at, id); the cursor is that pair, base64url-encoded. */
 
 export function encodeCursor(createdAt: number, id: string): string {
@@ -9,13 +11,6 @@ export function decodeCursor(cursor: string | null | undefined): { createdAt: nu
   if (!cursor) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^(\d{1,16}):([A-Za-z0-9-]{1,64})$/.exec(text);
-  if (!m) throw new InvalidCursorError();
+  if (!m) throw new InvalidCursorError(cursor);
   return { createdAt: Number(m[1]), id: m[2]! };
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('invalid cursor');
-    this.name = 'InvalidCursorError';
-  }
 }

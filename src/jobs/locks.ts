@@ -1,12 +1,5 @@
+import { LockConflictError } from '../errors.js';
 import type { VmTarget } from './types.js';
-
-/** The lock a request could not get in time: who holds it. */
-export class LockConflictError extends Error {
-  constructor(readonly target: VmTarget, readonly holder: string) {
-    super(`VM ${target.node}/${target.vmid} is locked by job ${holder}`);
-    this.name = 'LockConflictError';
-  }
-}
 
 interface Waiter {
   jobId: string;

@@ -4,15 +4,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
-import { ApiError, EngineClosedError } from '../errors.js';
-import type { Body, RouteDef } from '../routes/types.js';
+import { DomainError, EngineClosedError, IdempotencyMismatchError, JobStoreUnavailableError } from '../errors.js';
 import { reduceEvent, type UnnumberedEvent } from './events.js';
 import { VmLocks } from './locks.js';
 import { cleanUpRun, newOwner, ownerAlive, retireOwner } from './owner.js';
 import { Redactor, secretValuesOf } from './redact.js';
-import { DefaultVmSets, targetsOf } from './targets.js';
+import { DefaultVmSets, targetsOf, type LockSpec } from './targets.js';
 import { describeStoreError, retrying } from './retry.js';
-import { isFinal, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
+import { isFinal, type Body, type JobEvent, type JobFilter, type JobPage, type JobPatch, type JobRecord, type JobRunInfo, type JobStatus, type JobStore } from './types.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const MAINTENANCE_INTERVAL_MS = 60_000;
@@ -28,13 +27,20 @@ export interface Outcome {
   body: Record<string, unknown>;
 }
 
+/** What a job is: the operation, the request that asks for it, the VMs it changes, and its plan. */
 export interface SubmitRequest {
-  def: RouteDef;
-  /** The validated body. */
-  body: Body;
-  params: Record<string, string>;
+  /** The operation's id (the route's operationId). */
+  operation: string;
+  method: string;
+  /** The route pattern the request matched. */
+  route: string;
   /** The request path as called. */
   path: string;
+  /** The validated body: recorded (secrets redacted), hashed for Idempotency-Key, and read for the targets and the node. */
+  body: Body;
+  params: Record<string, string>;
+  /** The VMs the job changes (per-VM locks, on the body's `proxmox_node` or the default node); absent: none. */
+  locks?: LockSpec;
   async: boolean;
   idempotencyKey: string | null;
   lockWaitMs: number;
@@ -57,14 +63,6 @@ export interface FollowHandlers {
   event(e: JobEvent): void;
   /** The job is over and every event was delivered. */
   end(): void;
-}
-
-/** Same Idempotency-Key, another request: 422. */
-export class IdempotencyMismatchError extends ApiError {
-  constructor(key: string) {
-    super(422, [{ field: 'header.idempotency-key', msg: 'Idempotency-Key already used with a different request', type: 'idempotency_key_reused', input: key, ctx: null }]);
-    this.name = 'IdempotencyMismatchError';
-  }
 }
 
 /** A job running in this process. */
@@ -149,7 +147,7 @@ export class JobManager {
 
   async submit(req: SubmitRequest): Promise<Submission> {
     const key = req.idempotencyKey;
-    const hash = key ? requestHash(req.def.method, req.path, req.body) : null;
+    const hash = key ? requestHash(req.method, req.path, req.body) : null;
     if (key && hash) {
       const prior = await this.priorJob(key, hash);
       if (prior) return this.replay(prior);
@@ -169,7 +167,7 @@ export class JobManager {
     return this.create(req, null, null);
   }
 
-  /** The job an Idempotency-Key already names, or null; 422 when it was another request. */
+  /** The job an Idempotency-Key already names, or null; IdempotencyMismatchError when it was another request. */
   private async priorJob(key: string, hash: string): Promise<JobRecord | null> {
     const inFlight = this.claiming.get(key);
     if (inFlight) {
@@ -187,25 +185,25 @@ export class JobManager {
   }
 
   private async create(req: SubmitRequest, key: string | null, hash: string | null): Promise<Submission> {
-    const { def, body } = req;
+    const { body } = req;
     const id = randomUUID();
     const requestNode = typeof body.proxmox_node === 'string' && body.proxmox_node !== '' ? body.proxmox_node : null;
-    const node = requestNode ?? (def.locks ? this.defaultNode() : null);
-    const wanted = targetsOf(def.locks, body, node ?? '', this.sets);
+    const node = requestNode ?? (req.locks ? this.defaultNode() : null);
+    const wanted = targetsOf(req.locks, body, node ?? '', this.sets);
     const targets = wanted !== 'node' ? wanted : ((await this.opts.nodeVmIds?.(node ?? '')) ?? []).map((vmid) => ({ node: node ?? '', vmid }));
     const release = targets.length > 0 ? await this.locks.acquire(id, targets, req.lockWaitMs) : () => undefined;
     let registered = false;
     try {
       const steps = await req.plan();
-      if (steps.length === 0) throw new ApiError(500, ':: err - nothing to run');
+      if (steps.length === 0) throw new DomainError('NOTHING_TO_RUN', ':: err - nothing to run');
       const redactor = new Redactor([...this.opts.secrets(), ...secretValuesOf(body)]);
       const record: JobRecord = {
         id,
         status: 'queued',
         rc: null,
-        operation: def.operationId,
-        method: def.method,
-        route: def.url,
+        operation: req.operation,
+        method: req.method,
+        route: req.route,
         path: req.path,
         node: requestNode ?? node,
         targets,
@@ -281,13 +279,13 @@ export class JobManager {
     }
   }
 
-  /** The job's first record; a store that keeps failing refuses the request (503), nothing runs. */
+  /** The job's first record; a store that keeps failing refuses the request (JOB_STORE_UNAVAILABLE), nothing runs. */
   private async insert(record: JobRecord, idem: Parameters<JobStore['insertJob']>[1]) {
     try {
       return await retrying(() => this.store.insertJob(record, idem));
     } catch (err) {
       this.opts.log.error({ err, job: record.id }, 'jobs: the job store refused a new job');
-      throw new ApiError(503, `:: err - JOB STORE UNAVAILABLE: ${describeStoreError(err)}`, { 'retry-after': '10' });
+      throw new JobStoreUnavailableError(describeStoreError(err));
     }
   }
 
@@ -566,10 +564,10 @@ export class JobManager {
     if (!a) {
       const job = await this.store.getJob(id);
       if (!job) return null;
-      if (isFinal(job.status)) throw new ApiError(409, `:: err - JOB ALREADY FINISHED (${job.status})`);
-      throw new ApiError(409, ':: err - JOB IS RUN BY ANOTHER INSTANCE OF THE SERVICE');
+      if (isFinal(job.status)) throw new DomainError('JOB_FINISHED', `:: err - JOB ALREADY FINISHED (${job.status})`);
+      throw new DomainError('JOB_RUN_ELSEWHERE', ':: err - JOB IS RUN BY ANOTHER INSTANCE OF THE SERVICE');
     }
-    if (a.ended) throw new ApiError(409, `:: err - JOB ALREADY FINISHED (${a.record.status})`);
+    if (a.ended) throw new DomainError('JOB_FINISHED', `:: err - JOB ALREADY FINISHED (${a.record.status})`);
     a.cancelReason ??= reason;
     a.run?.cancel('canceled');
     await a.finished;

@@ -1,8 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { Body, LockSpec } from '../routes/types.js';
-import type { VmTarget } from './types.js';
+import type { Body, VmTarget } from './types.js';
+
+/**
+ * The VMs a job changes, read from its request body: it holds a lock on each (node, vmid) while
+ * it runs. Jobs that only read, or change no VM (node, datacenter, guests over SSH), have none.
+ */
+export interface LockSpec {
+  /** Body fields holding one VM id each (`vm_id`, `vm_new_id`). */
+  ids?: readonly string[];
+  /** Body fields holding several: a list of ids (`vm_ids`), of `{id}` objects, or a map of `{vm_id}` objects (create-vms). */
+  lists?: readonly string[];
+  /**
+   * A default VM set of the catalog: `r42_default_vms.<set>` in the default-VM bundles'
+   * _shared/default_vms.yml; for a catalog without that file, the ids the bundle's playbook
+   * (`bundle`, under bundles/) names in its vars; else every VM of the node.
+   */
+  defaultSet?: string;
+  bundle?: string;
+}
 
 /** A VM id as requests give it ("4001", 4001), or null. */
 function vmid(v: unknown): number | null {
@@ -92,7 +109,7 @@ export function bundlePlaybookIds(playbook: string): number[] | null {
 }
 
 /**
- * The VMs a request changes, per its route's lock spec, on `node`; `'node'` when they cannot be
+ * The VMs a request changes, per its lock spec, on `node`; `'node'` when they cannot be
  * known (a bundle of a catalog that names its VMs nowhere the service can read): the caller then
  * locks every VM of the node, never none.
  */

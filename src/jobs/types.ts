@@ -9,6 +9,9 @@ export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'success
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['successful', 'failed', 'canceled', 'timeout', 'lost']);
 export const isFinal = (s: JobStatus): boolean => FINAL_STATUSES.has(s);
 
+/** A request body as a job sees it: recorded, hashed, read for its targets. */
+export type Body = Record<string, unknown>;
+
 /** One VM a job changes (and holds a lock on while it runs). */
 export interface VmTarget {
   node: string;

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { diffStates, toVmStatus, type ServerMessage, type VmStatus } from '../ws/protocol.js';
 import { ProxmoxClient } from './client.js';
 import type { ProxmoxCredentials } from './credentials.js';
+import { diffStates, toVmStatus, type StatusUpdate, type VmStatus } from './vm-status.js';
 
 export interface Subscriber {
-  /** `text` is the message already serialised: one JSON.stringify per broadcast, not per viewer. */
-  send(message: ServerMessage, text: string): void;
+  /** One update; a broadcast hands every subscriber the same object (serialise it once). */
+  update(update: StatusUpdate): void;
 }
 
 /**
@@ -43,8 +43,7 @@ export class NodePoller extends EventEmitter {
   subscribe(sub: Subscriber): () => void {
     this.subscribers.add(sub);
     if (this.state) {
-      const full = this.fullMessage();
-      sub.send(full, JSON.stringify(full)); // at once, without waiting for the next poll
+      sub.update(this.fullUpdate()); // at once, without waiting for the next poll
     }
     if (!this.timer && !this.polling) void this.tick();
     return () => {
@@ -53,14 +52,13 @@ export class NodePoller extends EventEmitter {
     };
   }
 
-  private fullMessage(): ServerMessage {
+  private fullUpdate(): StatusUpdate {
     const vms = this.order.map((id) => this.state!.get(id)!);
     return this.staleError ? { type: 'full', vms, stale: true, error: this.staleError } : { type: 'full', vms };
   }
 
-  private broadcast(message: ServerMessage): void {
-    const text = JSON.stringify(message);
-    for (const sub of this.subscribers) sub.send(message, text);
+  private broadcast(update: StatusUpdate): void {
+    for (const sub of this.subscribers) sub.update(update);
   }
 
   private async tick(): Promise<void> {
@@ -111,7 +109,7 @@ export class NodePoller extends EventEmitter {
     this.staleError = null;
     if (wasStale) this.broadcast({ type: 'stale', stale: false });
     if (!previous) {
-      this.broadcast(this.fullMessage());
+      this.broadcast(this.fullUpdate());
     } else {
       const changes = diffStates(previous, next);
       if (Object.keys(changes).length > 0) this.broadcast({ type: 'diff', changes });

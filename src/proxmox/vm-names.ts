@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Config } from '../config/env.js';
-import { ApiError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import { ProxmoxApiError, ProxmoxClient } from './client.js';
 import { CredentialsError, configuredApiHosts, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
 
@@ -38,18 +38,18 @@ export class VmNameResolver {
     try {
       return configuredApiHosts({ inventoryDir: this.config.inventoryDir, vaultFile: this.config.vaultFile, vaultPassword: this.vaultPassword() });
     } catch (err) {
-      if (err instanceof CredentialsError) throw new ApiError(500, `:: err - ${err.message}`);
+      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
       throw err;
     }
   }
 
-  /** The name of a VM (`qemu`) or container (`lxc`); ApiError 404 when the id is unknown. */
+  /** The name of a VM (`qemu`) or container (`lxc`); DomainError VM_NOT_FOUND when the id is unknown. */
   async resolve(node: string | null, vmId: string, kind: 'qemu' | 'lxc' = 'qemu'): Promise<string> {
     let creds: ProxmoxCredentials;
     try {
       creds = this.credentials();
     } catch (err) {
-      if (err instanceof CredentialsError) throw new ApiError(500, `:: err - ${err.message}`);
+      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
       throw err;
     }
     let vms;
@@ -57,11 +57,11 @@ export class VmNameResolver {
       const client = this.clientFor(creds);
       vms = await (kind === 'lxc' ? client.listLxc(node ?? creds.node) : client.listQemu(node ?? creds.node));
     } catch (err) {
-      if (err instanceof ProxmoxApiError) throw new ApiError(502, `:: err - ${err.message}`);
+      if (err instanceof ProxmoxApiError) throw new DomainError('PROXMOX_UNAVAILABLE', `:: err - ${err.message}`);
       throw err;
     }
     const vm = vms.find((v) => String(v.vmid) === String(Number(vmId)));
-    if (!vm) throw new ApiError(404, ':: err - vm_id NOT FOUND');
+    if (!vm) throw new DomainError('VM_NOT_FOUND', ':: err - vm_id NOT FOUND');
     return String(vm.name ?? (vm as { hostname?: unknown }).hostname ?? '');
   }
 
@@ -71,7 +71,7 @@ export class VmNameResolver {
     try {
       creds = this.credentials();
     } catch (err) {
-      if (err instanceof CredentialsError) throw new ApiError(500, `:: err - ${err.message}`);
+      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
       throw err;
     }
     try {
@@ -80,7 +80,7 @@ export class VmNameResolver {
       const [qemu, lxc] = await Promise.all([client.listQemu(target), client.listLxc(target)]);
       return [...qemu, ...lxc].map((g) => Number(g.vmid)).filter((id) => Number.isInteger(id));
     } catch (err) {
-      if (err instanceof ProxmoxApiError) throw new ApiError(502, `:: err - ${err.message}`);
+      if (err instanceof ProxmoxApiError) throw new DomainError('PROXMOX_UNAVAILABLE', `:: err - ${err.message}`);
       throw err;
     }
   }

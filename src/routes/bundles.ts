@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/api-error.js';
 import * as B from '../schemas/bundles.js';
 import { withExample } from '../schemas/common.js';
 import { bundlePlaybook, checkedLimit, hostsInventory, nodeOrNull, pick } from './plans.js';

@@ -6,7 +6,7 @@ import type { RouteContext, RouteDef } from './types.js';
 
 function pingFiles(ctx: RouteContext) {
   const playbook = requireFile(path.join(ctx.config.localPlaybooksDir, 'ping.yml'), ':: MISSING PLAYBOOK');
-  const inventory = requireFile(path.join(ctx.config.inventoryDir, 'hosts.yml'), ':: MISSING INVENTORY');
+  const inventory = requireFile(path.join(ctx.config.inventoryDir, 'hosts.yml'), ':: MISSING INVENTORY', 'INVENTORY_NOT_FOUND');
   return { playbook, inventory };
 }
 

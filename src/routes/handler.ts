@@ -2,11 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { extractResult, logLines } from '../engine/extract.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
-import { ApiError } from '../errors.js';
-import { LockConflictError } from '../jobs/locks.js';
+import { ApiError } from '../http/api-error.js';
 import type { JobManager } from '../jobs/manager.js';
-import { accepted, JobComponents, jobHref } from '../jobs/view.js';
 import { Responses } from '../schemas/common.js';
+import { accepted, JobComponents, jobHref } from '../schemas/jobs.js';
 import { assertNoConnectionOverride } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
@@ -118,30 +117,27 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
         const params = paramsOf(def, req.params as Record<string, string>) ?? {};
         const prefer = parsePrefer(req.headers.prefer);
         const key = req.headers['idempotency-key'];
-        let submission;
-        try {
-          submission = await deps.jobs.submit({
-            def,
-            body,
-            params,
-            path: req.url.split('?')[0] ?? req.url,
-            async: prefer.respondAsync,
-            idempotencyKey: typeof key === 'string' ? key : null,
-            lockWaitMs: prefer.waitS === null ? deps.lockWaitMs : Math.min(deps.lockWaitMs, prefer.waitS * 1000),
-            requestId: req.id,
-            plan: async (): Promise<RunSpec[]> => {
-              const planned = await def.plan(body, deps.ctx, params);
-              const runs = Array.isArray(planned) ? planned : [planned];
-              for (const run of runs) assertNoConnectionOverride(run, deps.ctx);
-              return runs;
-            },
-            shape: (run) => shapeAnswer(def, body, run),
-          });
-        } catch (err) {
-          if (!(err instanceof LockConflictError)) throw err;
-          const detail = `:: err - VM LOCKED : ${err.target.node}/${err.target.vmid} is being changed by job ${err.holder}`;
-          return reply.code(409).send({ detail, job_id: err.holder });
-        }
+        // A refusal (VM locked, queue full, ...) is a DomainError: the error handler answers it.
+        const submission = await deps.jobs.submit({
+          operation: def.operationId,
+          method: def.method,
+          route: def.url,
+          locks: def.locks,
+          body,
+          params,
+          path: req.url.split('?')[0] ?? req.url,
+          async: prefer.respondAsync,
+          idempotencyKey: typeof key === 'string' ? key : null,
+          lockWaitMs: prefer.waitS === null ? deps.lockWaitMs : Math.min(deps.lockWaitMs, prefer.waitS * 1000),
+          requestId: req.id,
+          plan: async (): Promise<RunSpec[]> => {
+            const planned = await def.plan(body, deps.ctx, params);
+            const runs = Array.isArray(planned) ? planned : [planned];
+            for (const run of runs) assertNoConnectionOverride(run, deps.ctx);
+            return runs;
+          },
+          shape: (run) => shapeAnswer(def, body, run),
+        });
         const { job, replayed } = submission;
         reply.header('x-job-id', job.id);
         if (replayed) reply.header('idempotent-replayed', 'true');

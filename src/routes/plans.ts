@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/api-error.js';
 import { controllerActions } from '../catalog/role-actions.js';
 import { inventoryNames } from '../proxmox/credentials.js';
 import { requireFile, resolveCatalogPlaybook, resolveInventory } from '../engine/names.js';

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { resolveCatalogPlaybook, type PlaybookKind } from '../engine/names.js';
 import { checkBundleVars } from '../catalog/bundle-vars.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/api-error.js';
 import { RunnerRequest } from '../schemas/debug.js';
 import { checkedLimit, hostsInventory, pick, refuseConnectionVars } from './plans.js';
 import type { Body } from './types.js';

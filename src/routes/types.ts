@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { Config } from '../config/env.js';
 import type { RunSpec } from '../engine/types.js';
+import type { LockSpec } from '../jobs/targets.js';
 
 export type Body = Record<string, unknown>;
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -8,29 +9,14 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 /** What a route needs to turn a request into runs. */
 export interface RouteContext {
   config: Readonly<Config>;
-  /** The name of a VM (or container), read from the Proxmox API; ApiError 404 when the id is unknown. */
+  /** The name of a VM (or container), read from the Proxmox API; DomainError VM_NOT_FOUND (404) when the id is unknown. */
   resolveVmName(node: string | null, vmId: string, kind?: 'qemu' | 'lxc'): Promise<string>;
   /** The Proxmox API hosts the configuration names (inventory `proxmox` group, vault file). */
   proxmoxApiHosts(): string[];
 }
 
-/**
- * The VMs a route's run changes, read from its body: it holds a lock on each (node, vmid) while
- * it runs. Routes that only read, or change no VM (node, datacenter, guests over SSH), have none.
- */
-export interface LockSpec {
-  /** Body fields holding one VM id each (`vm_id`, `vm_new_id`). */
-  ids?: readonly string[];
-  /** Body fields holding several: a list of ids (`vm_ids`), of `{id}` objects, or a map of `{vm_id}` objects (create-vms). */
-  lists?: readonly string[];
-  /**
-   * A default VM set of the catalog: `r42_default_vms.<set>` in the default-VM bundles'
-   * _shared/default_vms.yml; for a catalog without that file, the ids the bundle's playbook
-   * (`bundle`, under bundles/) names in its vars; else every VM of the node.
-   */
-  defaultSet?: string;
-  bundle?: string;
-}
+/** The VMs a route's run changes (per-VM job locks): the jobs domain's type, declared per route. */
+export type { LockSpec };
 
 /**
  * One operation of the API, described as data. The generic handler validates the body against
@@ -57,7 +43,7 @@ export interface RouteDef {
   output: 'log' | { resultKey: string };
   /** The VMs the run changes (per-VM job locks); absent for reads. */
   locks?: LockSpec;
-  /** Checks and resolution happen here (ApiError on refusal), before anything runs. */
+  /** Checks and resolution happen here (ApiError or DomainError on refusal), before anything runs. */
   plan(body: Body, ctx: RouteContext, params: Record<string, string>): Promise<RunSpec | RunSpec[]> | RunSpec | RunSpec[];
   respond?(body: Body, ctx: RouteContext): Promise<unknown>;
 }

@@ -1,6 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Simulator } from './index.js';
-import { SLOW_TASK_KINDS, type SlowTaskKind } from './model/tasks.js';
+import { SLOW_TASK_KINDS, type SlowTaskKind, type TaskManager } from './model/tasks.js';
+import type { SimState } from './model/types.js';
+import type { Faults } from './server.js';
+
+/** What the control API acts on: the running simulator (index.ts's Simulator is one). */
+export interface Controllable {
+  readonly state: SimState;
+  readonly tasks: Pick<TaskManager, 'durations'>;
+  reset(): void;
+  setFaults(faults: Faults): void;
+  setTaskDuration(ms: number): void;
+  setTaskDurations(durations: Partial<Record<SlowTaskKind, number | null>>): void;
+  setLatency(ms: number): void;
+  setNodeOnline(node: string, online: boolean): void;
+  setCpuLoad(vmid: number, load: number | undefined): void;
+}
 
 /**
  * The simulator's own control API, apart from the emulated `/api2` tree (moto-style): reset the
@@ -15,7 +29,7 @@ import { SLOW_TASK_KINDS, type SlowTaskKind } from './model/tasks.js';
  *   POST /_sim/settings  {"taskDurationMs":2000,"latencyMs":50,"taskDurationsMs":{"clone":15000}}
  *        (a per-kind duration of null follows taskDurationMs again)
  */
-export function controlApi(sim: () => Simulator) {
+export function controlApi(sim: () => Controllable) {
   return (req: IncomingMessage, res: ServerResponse, body: Buffer): boolean => {
     const url = req.url ?? '';
     if (!url.startsWith('/_sim/')) return false;

@@ -1,80 +1,19 @@
-/**
- * Messages of /ws/vm-status. `full` and `diff` are the original's; `stale` (a field of `full`
- * and a message of its own) is this implementation's addition: it says the last poll failed and
- * the data shown is the last known, instead of reporting every VM removed.
- */
-export interface VmStatus {
-  vmid: number;
-  name: string;
-  status: string;
-  /** Percent of the allotted CPUs, one decimal. */
-  cpu: number;
-  mem: number;
-  maxmem: number;
-  uptime: number;
-  /** Allotted cores (Proxmox's `cpus` in guest lists): the pending-changes UI shows a VM's actual configuration. */
-  cores: number;
-  /** Root disk size in bytes, as Proxmox lists it. */
-  maxdisk: number;
-  template: number;
-  tags: string;
-  /** `qemu` or `lxc` (addition: the UI lists both). */
-  type: 'qemu' | 'lxc';
-}
-
-/** In a diff entry `type` is the kind of change, so the guest kind moves to `vm_type`. */
-export type Change = (Omit<VmStatus, 'type'> & { type: 'added' | 'changed'; vm_type: VmStatus['type'] }) | { type: 'removed'; vmid: number };
-
-export type ServerMessage =
-  | { type: 'full'; vms: VmStatus[]; stale?: true; error?: string }
-  | { type: 'diff'; changes: Record<string, Change> }
-  | { type: 'stale'; stale: boolean; error?: string }
-  | { error: string };
+import type { StatusUpdate } from '../proxmox/vm-status.js';
 
 /**
- * A change is a status change, a CPU move above 2 percentage points, or a new name, tags, cores or
- * memory size (the configuration the pending-changes UI compares with what it asked for).
+ * Messages of /ws/vm-status: the status poller's updates as they are (src/proxmox/vm-status.ts:
+ * `full`, `diff`, `stale`), and `{error}` before closing when there is nothing to follow.
  */
-export function isChanged(before: VmStatus, after: VmStatus): boolean {
-  return (
-    before.status !== after.status ||
-    Math.abs(before.cpu - after.cpu) > 2 ||
-    before.name !== after.name ||
-    before.tags !== after.tags ||
-    before.cores !== after.cores ||
-    before.maxmem !== after.maxmem
-  );
-}
+export type ServerMessage = StatusUpdate | { error: string };
 
-export function diffStates(before: ReadonlyMap<number, VmStatus>, after: ReadonlyMap<number, VmStatus>): Record<string, Change> {
-  const changes: Record<string, Change> = {};
-  for (const [id, vm] of after) {
-    const old = before.get(id);
-    if (!old) changes[String(id)] = { ...vm, type: 'added', vm_type: vm.type };
-    else if (isChanged(old, vm)) changes[String(id)] = { ...vm, type: 'changed', vm_type: vm.type };
+const texts = new WeakMap<StatusUpdate, string>();
+
+/** An update as sent: serialised once per broadcast (the poller hands every viewer the same object), not once per viewer. */
+export function messageText(update: StatusUpdate): string {
+  let text = texts.get(update);
+  if (text === undefined) {
+    text = JSON.stringify(update satisfies ServerMessage);
+    texts.set(update, text);
   }
-  for (const id of before.keys()) if (!after.has(id)) changes[String(id)] = { type: 'removed', vmid: id };
-  return changes;
-}
-
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-/** One Proxmox list entry → the status the clients see; null for templates and broken entries. */
-export function toVmStatus(raw: Record<string, unknown>, type: 'qemu' | 'lxc'): VmStatus | null {
-  const vmid = Number(raw.vmid);
-  if (!Number.isInteger(vmid) || num(raw.template) === 1) return null;
-  return {
-    vmid,
-    name: typeof raw.name === 'string' ? raw.name : '',
-    status: typeof raw.status === 'string' ? raw.status : 'unknown',
-    cpu: Math.round(num(raw.cpu) * 1000) / 10,
-    mem: num(raw.mem),
-    maxmem: num(raw.maxmem),
-    uptime: num(raw.uptime),
-    cores: num(raw.cpus),
-    maxdisk: num(raw.maxdisk),
-    template: num(raw.template),
-    tags: typeof raw.tags === 'string' ? raw.tags : '',
-    type,
-  };
+  return text;
 }

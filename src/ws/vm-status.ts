@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import { CredentialsError } from '../proxmox/credentials.js';
 import { PollerHub } from '../proxmox/status-poller.js';
 import type { VmNameResolver } from '../proxmox/vm-names.js';
-import type { ServerMessage } from './protocol.js';
+import { messageText, type ServerMessage } from './protocol.js';
 
 export interface VmStatusOptions {
   pollIntervalMs: number;
@@ -48,14 +48,14 @@ export async function registerVmStatus(app: FastifyInstance, access: VmNameResol
     if (!NODE_NAME.test(node)) return fail(`invalid node name: ${JSON.stringify(node).slice(0, 80)}`);
 
     const unsubscribe = hub.subscribe(creds, node, {
-      send(_message, text) {
+      update(update) {
         if (socket.readyState !== socket.OPEN) return;
         if (socket.bufferedAmount > opts.maxBufferedBytes) {
           req.log.warn({ node, buffered: socket.bufferedAmount }, 'vm-status: client too slow, dropped');
           socket.close(CLOSE_TOO_SLOW, 'client too slow');
           return;
         }
-        socket.send(text);
+        socket.send(messageText(update));
       },
     });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CORS_ORIGIN_REGEX, loadConfig } from '../../src/config/env.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { FIXTURES, tempDir } from '../helpers.js';
 
 const base = { PROJECT_ROOT_DIR: FIXTURES };

@@ -179,7 +179,7 @@ describe('engine: timeout, cancellation, queue', () => {
       refused = err;
     }
     expect(refused).toBeInstanceOf(QueueFullError);
-    expect(Number((refused as QueueFullError).headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((refused as QueueFullError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
     second.cancel();
     expect((await second.done).status).toBe('canceled');
     expect(engine.stats.queued).toBe(0);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiError, pyRepr } from '../../src/errors.js';
+import { DomainError, pyRepr } from '../../src/errors.js';
+import { toHttpRefusal } from '../../src/http/errors.js';
 import { resolveCatalogPlaybook, resolveInventory } from '../../src/engine/names.js';
 import { FIXTURES, tempDir } from '../helpers.js';
 
@@ -11,8 +12,10 @@ function refusal(fn: () => unknown): { status: number; detail: string } {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(ApiError);
-    return { status: (err as ApiError).statusCode, detail: String((err as ApiError).detail) };
+    // The engine refuses with a domain error; its status and detail are the HTTP error handler's mapping.
+    expect(err).toBeInstanceOf(DomainError);
+    const r = toHttpRefusal(err as DomainError);
+    return { status: r.status, detail: String(r.detail) };
   }
   throw new Error('expected a refusal');
 }

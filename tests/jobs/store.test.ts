@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../src/jobs/cursor.js';
+import { InvalidCursorError } from '../../src/errors.js';
 import { MemoryJobStore } from '../../src/jobs/memory-store.js';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import type { JobEvent, JobRecord, JobStore } from '../../src/jobs/types.js';
 import { testConfig, tempDir } from '../helpers.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/env.js';
 
 /** The JobStore contract, run against SQLite (the default) and the in-memory store. */

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildSpec, readSharedSchema, renderSpec, SHARED_SCHEMA, SPEC_FILE, type SchemaTreeNode } from '../../scripts/gen-pve-spec.js';
-import { formatSize, parsePropertyString, parseSize, printPropertyString, PropertyStringError } from '../../src/simulator/schema/property-string.js';
+import { formatSize, parseSize, printPropertyString, PropertyStringError } from '../../src/simulator/schema/property-string.js';
 import { INDEX_RANGES, paramSchema, PveSpec, type PropertySchema } from '../../src/simulator/schema/spec.js';
-import { checkFormat, perlPatternMatches, translatePerlRegex, validateParams } from '../../src/simulator/schema/validate.js';
+import { checkFormat, parsePropertyString, perlPatternMatches, translatePerlRegex, validateParams } from '../../src/simulator/schema/validate.js';
 
 /** The schema layer on its own: generator, lookup, indexed options, property strings, sizes, validation texts. */
 

@@ -3,8 +3,9 @@ import { fail, paramError } from '../errors.js';
 import type { Cluster } from '../model/cluster.js';
 import { sizeToBytes } from '../model/metrics.js';
 import type { Config, Guest, GuestType, Value } from '../model/types.js';
-import { formatSize, parsePropertyString, printPropertyString } from '../schema/property-string.js';
+import { formatSize, printPropertyString } from '../schema/property-string.js';
 import { paramSchema, PveSpec, type ParamSchema } from '../schema/spec.js';
+import { parsePropertyString } from '../schema/validate.js';
 import { listParam } from './cluster.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Cluster } from '../model/cluster.js';
 import type { Guest } from '../model/types.js';
 import { keyFormat } from './guest-config.js';
-import { parsePropertyString } from '../schema/property-string.js';
+import { parsePropertyString } from '../schema/validate.js';
 
 /**
  * What a guest's NICs attach to on its node. A bridge exists once the node's *applied* network

@@ -1,5 +1,7 @@
 import type { PropertySchema } from './spec.js';
-import { checkObject, type ErrorMap } from './validate.js';
+
+/** Messages by the path of the value at fault (`net0.mtu`), as PVE's `add_error` collects them. */
+export type ErrorMap = Record<string, string>;
 
 /**
  * Proxmox property strings (`key=value,...`) as pve-common's JSONSchema.pm parses and prints them
@@ -60,10 +62,12 @@ export function defaultKeyOf(format: PropertyFormat): string | undefined {
 }
 
 /**
- * Parses and checks a property string against an inline format. `path` (the parameter name, e.g.
- * `net0`) prefixes the keys in `format error` messages, as PVE does. Throws PropertyStringError.
+ * The first half of `parse_property_string`: splits a property string into its keys and values per
+ * an inline format (aliases, the default key, booleans normalised) and refuses what is structurally
+ * wrong. The values are not checked against their schemas: parsePropertyString (./validate.ts) does
+ * both. Throws PropertyStringError.
  */
-export function parsePropertyString(format: PropertyFormat, text: string, path = ''): Record<string, string> {
+export function readPropertyString(format: PropertyFormat, text: string): Record<string, string> {
   const res: Record<string, string> = {};
   let defaultKey: string | undefined;
   for (const part of String(text).split(',')) {
@@ -99,16 +103,6 @@ export function parsePropertyString(format: PropertyFormat, text: string, path =
     } else {
       throw die('missing key in comma-separated list property');
     }
-  }
-
-  const errors: ErrorMap = {};
-  checkObject(path, format, res, 0, errors);
-  const failed = Object.keys(errors);
-  if (failed.length) {
-    const first = failed[0]!;
-    const key = path && first.startsWith(`${path}.`) ? first.slice(path.length + 1) : first;
-    const message = `format error\n${failed.map((k) => `${k}: ${errors[k]}\n`).join('')}`;
-    throw new PropertyStringError(message, key, errors[first]!.replace(/\n+$/, ''), errors);
   }
   return res;
 }

@@ -1,4 +1,4 @@
-import { parsePropertyString, PropertyStringError, type PropertyFormat } from './property-string.js';
+import { PropertyStringError, readPropertyString, type ErrorMap, type PropertyFormat } from './property-string.js';
 import { indexedName, paramSchema, PveSpec, type MethodSpec, type ParamSchema, type PropertySchema } from './spec.js';
 
 /**
@@ -44,8 +44,6 @@ import { indexedName, paramSchema, PveSpec, type MethodSpec, type ParamSchema, t
  * pem-certificate-chain, pem-string, pve-command-batch, pve-dir-override, realm-sync-options,
  * pve-tfa-config, and any other name not listed above.
  */
-
-export type ErrorMap = Record<string, string>;
 
 export interface Validated {
   params: Record<string, unknown>;
@@ -776,6 +774,25 @@ export function checkFormat(format: string | Record<string, PropertySchema>, tex
   }
   if (kind === 'opt') return perlTrue(text) ? code(text) : null;
   return code(text);
+}
+
+/**
+ * `parse_property_string`: reads a property string against an inline format and checks its values
+ * against their schemas. `path` (the parameter name, e.g. `net0`) prefixes the keys in `format error`
+ * messages, as PVE does. Throws PropertyStringError.
+ */
+export function parsePropertyString(format: PropertyFormat, text: string, path = ''): Record<string, string> {
+  const res = readPropertyString(format, text);
+  const errors: ErrorMap = {};
+  checkObject(path, format, res, 0, errors);
+  const failed = Object.keys(errors);
+  if (failed.length) {
+    const first = failed[0]!;
+    const key = path && first.startsWith(`${path}.`) ? first.slice(path.length + 1) : first;
+    const message = `format error\n${failed.map((k) => `${k}: ${errors[k]}\n`).join('')}`;
+    throw new PropertyStringError(message, key, errors[first]!.replace(/\n+$/, ''), errors);
+  }
+  return res;
 }
 
 function propertyStringError(format: PropertyFormat, text: string, path: string): string | null {

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { NODE_PATTERN } from '../schemas/common.js';
-import { component } from '../schemas/components.js';
-import { isFinal, JOB_STATUSES, type JobRecord, type JobStatus } from './types.js';
+import { isFinal, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
+import { NODE_PATTERN } from './common.js';
+import { component } from './components.js';
 
 /** What the API shows of a job, and the TypeBox schemas of the /v0/jobs routes. */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffStates, toVmStatus, type VmStatus } from '../../src/ws/protocol.js';
+import { diffStates, toVmStatus, type VmStatus } from '../../src/proxmox/vm-status.js';
 
 const vm = (id: number, over: Partial<VmStatus> = {}): VmStatus => ({
   vmid: id, name: `vm-${id}`, status: 'running', cpu: 10, mem: 1, maxmem: 2, uptime: 5, cores: 2, maxdisk: 3, template: 0, tags: '', type: 'qemu', ...over,

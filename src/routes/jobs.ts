@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/api-error.js';
+import type { JobManager } from '../jobs/manager.js';
+import { isFinal, type JobEvent, type JobStatus } from '../jobs/types.js';
 import { Responses } from '../schemas/common.js';
-import { InvalidCursorError } from './cursor.js';
-import type { JobManager } from './manager.js';
-import { isFinal, type JobEvent, type JobStatus } from './types.js';
-import { EventsQuery, JobComponents, JobIdParams, JobListQuery, JobListSchema, jobDetail, jobSummary } from './view.js';
+import { EventsQuery, JobComponents, JobIdParams, JobListQuery, JobListSchema, jobDetail, jobSummary } from '../schemas/jobs.js';
 
 const TAGS = ['jobs'];
 /** A stream whose unsent data passes this is too slow: it is closed (it can resume later). */
@@ -51,20 +50,16 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     },
   }, async (req) => {
     const q = req.query as { status?: string; operation?: string; node?: string; vm_id?: number; limit?: number; cursor?: string };
-    try {
-      const page = await jobs.list({
-        status: q.status ? (q.status.split(',') as JobStatus[]) : undefined,
-        operation: q.operation,
-        node: q.node,
-        vmid: q.vm_id,
-        limit: q.limit ?? 50,
-        cursor: q.cursor ?? null,
-      });
-      return { jobs: page.jobs.map(jobSummary), total: page.total, next_cursor: page.next_cursor };
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw new ApiError(422, [{ field: 'query.cursor', msg: 'Invalid cursor', type: 'value_error', input: q.cursor, ctx: null }]);
-      throw err;
-    }
+    // A cursor this service did not make is an InvalidCursorError: the error handler answers 422.
+    const page = await jobs.list({
+      status: q.status ? (q.status.split(',') as JobStatus[]) : undefined,
+      operation: q.operation,
+      node: q.node,
+      vmid: q.vm_id,
+      limit: q.limit ?? 50,
+      cursor: q.cursor ?? null,
+    });
+    return { jobs: page.jobs.map(jobSummary), total: page.total, next_cursor: page.next_cursor };
   });
 
   app.get('/v0/jobs/:id', {

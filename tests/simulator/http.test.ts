@@ -183,6 +183,23 @@ describe('faults and operations', () => {
     expect((await api.get('/version')).status).toBe(200);
   });
 
+  it('fails exactly the next N requests with errorNext / resetNext (also through POST /_sim/faults)', async () => {
+    sim.setFaults({ errorNext: 2 });
+    expect((await api.get('/version')).status).toBe(500);
+    expect((await api.get('/version')).status).toBe(500);
+    expect((await api.get('/version')).status).toBe(200);
+    const { Agent, request } = await import('undici');
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const set = await request(`https://${sim.apiHost}/_sim/faults`, { method: 'POST', body: JSON.stringify({ resetNext: 1 }), dispatcher });
+    await set.body.text();
+    await dispatcher.close();
+    expect(set.statusCode).toBe(200);
+    const err = await api.get('/version').then(() => null, (e: NodeJS.ErrnoException) => e);
+    expect(err?.code).toBe('ECONNRESET');
+    expect((await api.get('/version')).status).toBe(200);
+    sim.setFaults({});
+  });
+
   it('serves the control API apart from /api2', async () => {
     const r = await fetchJson(`https://${sim.apiHost}/_sim/state`);
     expect(r.data.nodes.map((n: { name: string }) => n.name)).toContain('px-testing');

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Production build (`npm run build`): src/ compiled by tsc into dist/ (or into the directory given
-// as the only argument), plus the files src/ reads at run time that tsc does not emit.
+// as the only argument), plus the files src/ reads at run time that tsc does not emit, and the
+// files of dev dependencies the service serves as they are (ReDoc's standalone bundle).
 //
 // tsc writes only what it compiles. The simulator's Proxmox schema (schema/pve-api.json) and seed
 // (seed.json) are read from disk next to the modules that use them (readFileSync of
@@ -42,4 +43,19 @@ for (const entry of fs.readdirSync(srcDir, { recursive: true, withFileTypes: tru
   fs.copyFileSync(from, to);
   copied++;
 }
-process.stdout.write(`build: ${path.relative(root, outDir) || outDir} compiled, ${copied} data file(s) copied\n`);
+// Files of dev dependencies the service serves as they are: ReDoc's standalone bundle (and its
+// licence notice) for /docs/redoc. The `redoc` package itself stays out of the production
+// dependencies (it would bring ~100 packages to serve this one file); docs.ts reads the copy.
+const require = createRequire(import.meta.url);
+const assets = [
+  ['redoc/bundles/redoc.standalone.js', 'http/redoc/redoc.standalone.js'],
+  ['redoc/bundles/redoc.standalone.js.LICENSE.txt', 'http/redoc/redoc.standalone.js.LICENSE.txt'],
+  ['redoc/LICENSE', 'http/redoc/LICENSE'],
+];
+for (const [from, to] of assets) {
+  const target = path.join(outDir, to);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(require.resolve(from), target);
+}
+
+process.stdout.write(`build: ${path.relative(root, outDir) || outDir} compiled, ${copied} data file(s) and ${assets.length} asset(s) copied\n`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service (and, with --test, the test suite) needs and is missing:
-# Debian's Ansible and ansible-runner, openssl (the embedded simulator's certificate), the npm
-# dependencies; for tests also proxmoxer (with requests), Chromium, debootstrap (the Ubuntu bundles' disposable
-# Debian target) and ansible-lint.
+# Debian's Ansible and ansible-runner, the npm dependencies; for tests also proxmoxer (with
+# requests), Chromium, debootstrap (the Ubuntu bundles' disposable Debian target) and ansible-lint.
+# (The embedded simulator's certificate is made in-process by the selfsigned package: no openssl.)
 # Safe to run every time: it only acts when something is missing or stale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,6 @@ packages=()
 [ -x /usr/bin/ansible-runner ] || packages+=(python3-ansible-runner)
 [ -x /usr/bin/ansible-playbook ] || packages+=(ansible ansible-core)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/community/general ] || packages+=(ansible)
-command -v openssl >/dev/null || packages+=(openssl)
 if [ "$want_test" = 1 ]; then
   /usr/bin/python3 -c 'import proxmoxer' 2>/dev/null || packages+=(python3-proxmoxer)
   # proxmoxer's HTTPS backend; Debian only recommends it, and recommends are not installed here

@@ -1,11 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import envSchemaLoader from 'env-schema';
 import { ConfigError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
+import { envSchema, variables, type EnvName, type EnvValues } from './schema.js';
 
 /**
- * Everything the service reads from its environment, validated once at startup and frozen.
+ * Everything the service reads from its environment (the variables of schema.ts), validated once
+ * at startup and frozen.
  * The variable names and meanings are those of the original Python service; the ones after
  * `DEBUG` are this implementation's own additions (engine limits, logging).
  */
@@ -90,18 +94,67 @@ export interface RunnerConfig {
   shutdownGraceMs: number;
 }
 
-export const DEFAULT_CORS_ORIGIN_REGEX = '^https?://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:\\d+)?$';
+export { DEFAULT_CORS_ORIGIN_REGEX } from './schema.js';
 
 type Env = Record<string, string | undefined>;
 
-function nonEmpty(env: Env, name: string): string | null {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? null : v;
+/**
+ * The schema's validator: env-schema's own Ajv options (coercion, defaults, unknown variables
+ * dropped), made once, with this project's annotations declared so strict mode accepts them.
+ */
+const ajv = new Ajv({
+  allErrors: true,
+  removeAdditional: true,
+  useDefaults: true,
+  coerceTypes: true,
+  allowUnionTypes: true,
+  addUsedSchema: false,
+});
+ajv.addVocabulary(['x-unit', 'x-default']);
+
+const byName = new Map(variables());
+
+/** The schema's verdict as one line naming the variable, in the words the service has always used. */
+function explain(err: ErrorObject, env: Env): ConfigError {
+  const name = err.instancePath.split('/')[1] ?? '';
+  const s = byName.get(name as EnvName);
+  const raw = env[name];
+  if (!s) return new ConfigError(name || 'environment', err.message ?? 'invalid');
+  if (s.enum) {
+    const list = s.enum.length > 1 ? `${s.enum.slice(0, -1).join(', ')} or ${s.enum.at(-1)}` : s.enum.join('');
+    return new ConfigError(name, `must be ${list}, got ${JSON.stringify(raw?.toLowerCase())}`);
+  }
+  if (s.type === 'integer') return new ConfigError(name, `must be between ${s.minimum} and ${s.maximum}, got ${Number(raw?.trim())}`);
+  const unit = s['x-unit'] === 'days' ? 'days' : 'seconds';
+  return new ConfigError(name, `must be a number of ${unit} between ${s.minimum} and ${s.maximum}, got ${JSON.stringify(raw)}`);
 }
 
-function directory(env: Env, name: string, fallback: string, base: string): string {
-  const raw = nonEmpty(env, name);
-  const dir = path.resolve(base, raw ?? fallback);
+/**
+ * The environment checked against the schema (env-schema): blank values dropped (they mean
+ * "unset"), enumerations compared case-insensitively, whole numbers given as digits only (Ajv's
+ * coercion would also take `1e3` or `-0`), durations finite; the first violation becomes a ConfigError.
+ */
+function validated(env: Env): EnvValues {
+  const data: Record<string, string> = {};
+  for (const [name, s] of byName) {
+    const v = env[name];
+    if (v === undefined || v.trim() === '') continue;
+    if (s.type === 'integer' && !/^\d+$/.test(v.trim())) throw new ConfigError(name, `not a whole number: ${JSON.stringify(v)}`);
+    // Ajv's coercion turns "Infinity" into a number that passes `maximum`.
+    if (s.type === 'number' && !Number.isFinite(Number(v.trim()))) throw explain({ instancePath: `/${name}` } as ErrorObject, env);
+    data[name] = s.enum ? v.toLowerCase() : v;
+  }
+  try {
+    return envSchemaLoader({ schema: envSchema, data, env: false, dotenv: false, ajv }) as EnvValues;
+  } catch (err) {
+    const first = (err as { errors?: ErrorObject[] }).errors?.[0];
+    if (first) throw explain(first, env);
+    throw err;
+  }
+}
+
+function directory(name: string, raw: string, base: string): string {
+  const dir = path.resolve(base, raw);
   let st: fs.Stats;
   try {
     st = fs.statSync(dir);
@@ -123,59 +176,15 @@ function readableFile(name: string, file: string): string {
   return abs;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `not a whole number: ${JSON.stringify(raw)}`);
-  const n = Number(raw.trim());
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
+const ms = (s: number) => Math.round(s * 1000);
 
-function seconds(env: Env, name: string, fallbackSeconds: number, min = 0, max = 86_400): number {
-  const raw = nonEmpty(env, name);
-  if (raw === null) return fallbackSeconds * 1000;
-  const n = Number(raw.trim());
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(name, `must be a number of seconds between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return Math.round(n * 1000);
-}
-
-function days(env: Env, name: string, fallbackDays: number, min = 0.001, max = 36_500): number {
-  const raw = nonEmpty(env, name);
-  if (raw === null) return fallbackDays * 86_400_000;
-  const n = Number(raw.trim());
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(name, `must be a number of days between ${min} and ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return Math.round(n * 86_400_000);
-}
-
-/** The original's rule: true iff the lower-cased value is 1, true or yes. */
-function flag(env: Env, name: string): boolean {
-  return ['1', 'true', 'yes'].includes((env[name] ?? '').trim().toLowerCase());
-}
-
-function dataDirectory(env: Env): string {
-  const dir = path.resolve(process.cwd(), nonEmpty(env, 'DATA_DIR') ?? 'data');
+function dataDirectory(raw: string): string {
+  const dir = path.resolve(process.cwd(), raw);
   // It is created at startup when missing; something else by that name is an error.
   let probe = dir;
   while (!fs.existsSync(probe)) probe = path.dirname(probe);
   if (!fs.statSync(probe).isDirectory()) throw new ConfigError('DATA_DIR', `not a directory: ${probe}`);
   return dir;
-}
-
-function jobStore(env: Env): JobsConfig['store'] {
-  const v = (nonEmpty(env, 'JOBS_STORE') ?? 'sqlite').toLowerCase();
-  if (v !== 'sqlite' && v !== 'memory') throw new ConfigError('JOBS_STORE', `must be sqlite or memory, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function simulatorMode(env: Env): SimulatorConfig['mode'] {
-  const v = (nonEmpty(env, 'PROXMOX_SIMULATOR') ?? 'auto').toLowerCase();
-  if (v !== 'auto' && v !== 'on' && v !== 'off') throw new ConfigError('PROXMOX_SIMULATOR', `must be auto, on or off, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /**
@@ -189,34 +198,25 @@ export function loadDotEnv(file = path.resolve('.env')): boolean {
 }
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const projectRootDir = directory(env, 'PROJECT_ROOT_DIR', REPO_ROOT, process.cwd());
+  const e = validated(env);
+  const projectRootDir = directory('PROJECT_ROOT_DIR', e.PROJECT_ROOT_DIR ?? REPO_ROOT, process.cwd());
   const localPlaybooksDir = path.join(projectRootDir, 'playbooks');
-  const publicPlaybooksDir = directory(env, 'API_BACKEND_PUBLIC_PLAYBOOKS_DIR', 'catalog', projectRootDir);
-  const wwwappPlaybooksDir = directory(env, 'API_BACKEND_WWWAPP_PLAYBOOKS_DIR', 'playbooks', projectRootDir);
-  const inventoryDir = directory(env, 'API_BACKEND_INVENTORY_DIR', 'inventory', projectRootDir);
+  const publicPlaybooksDir = directory('API_BACKEND_PUBLIC_PLAYBOOKS_DIR', e.API_BACKEND_PUBLIC_PLAYBOOKS_DIR, projectRootDir);
+  const wwwappPlaybooksDir = directory('API_BACKEND_WWWAPP_PLAYBOOKS_DIR', e.API_BACKEND_WWWAPP_PLAYBOOKS_DIR, projectRootDir);
+  const inventoryDir = directory('API_BACKEND_INVENTORY_DIR', e.API_BACKEND_INVENTORY_DIR, projectRootDir);
 
-  const vaultFileRaw = nonEmpty(env, 'API_BACKEND_VAULT_FILE');
-  const vaultFile = vaultFileRaw === null ? null : readableFile('API_BACKEND_VAULT_FILE', vaultFileRaw);
-  const vaultPasswordFileRaw = nonEmpty(env, 'VAULT_PASSWORD_FILE');
-  const vaultPasswordFile =
-    vaultPasswordFileRaw === null ? null : readableFile('VAULT_PASSWORD_FILE', vaultPasswordFileRaw);
-  const vaultPassword = vaultPasswordFile === null ? nonEmpty(env, 'VAULT_PASSWORD') : null;
+  const vaultFile = e.API_BACKEND_VAULT_FILE === undefined ? null : readableFile('API_BACKEND_VAULT_FILE', e.API_BACKEND_VAULT_FILE);
+  const vaultPasswordFile = e.VAULT_PASSWORD_FILE === undefined ? null : readableFile('VAULT_PASSWORD_FILE', e.VAULT_PASSWORD_FILE);
+  const vaultPassword = vaultPasswordFile === null ? e.VAULT_PASSWORD ?? null : null;
 
-  const regexSource = nonEmpty(env, 'CORS_ORIGIN_REGEX') ?? DEFAULT_CORS_ORIGIN_REGEX;
   let corsOriginRegex: RegExp;
   try {
-    corsOriginRegex = new RegExp(regexSource);
+    corsOriginRegex = new RegExp(e.CORS_ORIGIN_REGEX);
   } catch (err) {
     throw new ConfigError('CORS_ORIGIN_REGEX', `invalid regular expression: ${(err as Error).message}`);
   }
 
-  const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `unknown level ${JSON.stringify(logLevel)}`);
-  }
-
-  const runnerBin = nonEmpty(env, 'ANSIBLE_RUNNER_BIN') ?? '/usr/bin/ansible-runner';
-  if (!path.isAbsolute(runnerBin)) throw new ConfigError('ANSIBLE_RUNNER_BIN', 'must be an absolute path');
+  if (!path.isAbsolute(e.ANSIBLE_RUNNER_BIN)) throw new ConfigError('ANSIBLE_RUNNER_BIN', 'must be an absolute path');
   const cpus = Math.max(1, os.availableParallelism());
 
   const config: Config = {
@@ -229,42 +229,43 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     vaultPasswordFile,
     vaultPassword,
     corsOriginRegex,
-    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
-    port: integer(env, 'PORT', 8000, 0, 65535),
-    debug: flag(env, 'DEBUG'),
-    logLevel,
+    host: e.HOST,
+    port: e.PORT,
+    // The original's rule: true iff the lower-cased value is 1, true or yes.
+    debug: ['1', 'true', 'yes'].includes(e.DEBUG.trim().toLowerCase()),
+    logLevel: e.LOG_LEVEL,
     runner: Object.freeze({
-      bin: runnerBin,
-      tmpDir: directory(env, 'RUNNER_TMP_DIR', os.tmpdir(), process.cwd()),
+      bin: e.ANSIBLE_RUNNER_BIN,
+      tmpDir: directory('RUNNER_TMP_DIR', e.RUNNER_TMP_DIR ?? os.tmpdir(), process.cwd()),
       // Each run is CPU-bound at about one core-second: more parallel runs than cores only queue in the kernel.
-      maxConcurrent: integer(env, 'RUNNER_MAX_CONCURRENT', cpus, 1, 256),
-      maxQueued: integer(env, 'RUNNER_MAX_QUEUED', 32, 0, 100_000),
-      timeoutMs: seconds(env, 'RUNNER_TIMEOUT', 900, 1),
-      cancelGraceMs: seconds(env, 'RUNNER_CANCEL_GRACE', 5),
-      shutdownGraceMs: seconds(env, 'SHUTDOWN_GRACE', 30),
+      maxConcurrent: e.RUNNER_MAX_CONCURRENT ?? cpus,
+      maxQueued: e.RUNNER_MAX_QUEUED,
+      timeoutMs: ms(e.RUNNER_TIMEOUT),
+      cancelGraceMs: ms(e.RUNNER_CANCEL_GRACE),
+      shutdownGraceMs: ms(e.SHUTDOWN_GRACE),
     }),
     status: Object.freeze({
-      pollIntervalMs: seconds(env, 'STATUS_POLL_INTERVAL', 5, 0.05, 3600),
-      maxBufferedBytes: integer(env, 'STATUS_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1 << 30),
-      heartbeatMs: seconds(env, 'STATUS_HEARTBEAT_INTERVAL', 30, 0.05, 3600),
+      pollIntervalMs: ms(e.STATUS_POLL_INTERVAL),
+      maxBufferedBytes: e.STATUS_MAX_BUFFERED_BYTES,
+      heartbeatMs: ms(e.STATUS_HEARTBEAT_INTERVAL),
     }),
-    apiAuthToken: nonEmpty(env, 'API_AUTH_TOKEN'),
+    apiAuthToken: e.API_AUTH_TOKEN ?? null,
     jobs: Object.freeze({
-      store: jobStore(env),
-      dataDir: dataDirectory(env),
-      retentionMs: days(env, 'JOBS_RETENTION_DAYS', 30),
-      retentionCount: integer(env, 'JOBS_RETENTION_COUNT', 10_000, 1, 10_000_000),
-      lockWaitMs: seconds(env, 'JOBS_LOCK_WAIT', 30, 0, 3600),
-      heartbeatMs: seconds(env, 'JOBS_HEARTBEAT_INTERVAL', 15, 0.05, 3600),
+      store: e.JOBS_STORE,
+      dataDir: dataDirectory(e.DATA_DIR),
+      retentionMs: Math.round(e.JOBS_RETENTION_DAYS * 86_400_000),
+      retentionCount: e.JOBS_RETENTION_COUNT,
+      lockWaitMs: ms(e.JOBS_LOCK_WAIT),
+      heartbeatMs: ms(e.JOBS_HEARTBEAT_INTERVAL),
     }),
     http: Object.freeze({
-      headersTimeoutMs: seconds(env, 'HTTP_HEADERS_TIMEOUT', 30, 0.1, 3600),
-      requestTimeoutMs: seconds(env, 'HTTP_REQUEST_TIMEOUT', 60, 0.1, 3600),
+      headersTimeoutMs: ms(e.HTTP_HEADERS_TIMEOUT),
+      requestTimeoutMs: ms(e.HTTP_REQUEST_TIMEOUT),
     }),
     simulator: Object.freeze({
-      mode: simulatorMode(env),
-      stateFile: nonEmpty(env, 'PROXMOX_SIMULATOR_STATE'),
-      taskDurationMs: seconds(env, 'PROXMOX_SIMULATOR_TASK_DURATION', 0.5, 0, 600),
+      mode: e.PROXMOX_SIMULATOR,
+      stateFile: e.PROXMOX_SIMULATOR_STATE ?? null,
+      taskDurationMs: ms(e.PROXMOX_SIMULATOR_TASK_DURATION),
     }),
   };
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {

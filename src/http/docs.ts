@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -31,6 +32,18 @@ const REDOC_PAGE = `<!DOCTYPE html>
 `;
 
 /**
+ * ReDoc's standalone bundle, the one file of the `redoc` package the page needs. `redoc` is a dev
+ * dependency (its ~100 packages are only what that bundle was built from): `npm run build` copies
+ * the bundle next to this module (dist/http/redoc/), and from src/ (npm start, tests) it is read
+ * from the installed package.
+ */
+export function redocBundleFile(): string {
+  const shipped = fileURLToPath(new URL('./redoc/redoc.standalone.js', import.meta.url));
+  if (fs.existsSync(shipped)) return shipped;
+  return createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+}
+
+/**
  * OpenAPI 3.1 built from the route schemas, Swagger UI at /docs/swagger and ReDoc at
  * /docs/redoc. Both pages load their scripts from this service's own dependencies, so the
  * docs render on a machine without internet access (the original's pages used a CDN).
@@ -54,7 +67,7 @@ export async function registerDocs(app: FastifyInstance, opts: DocsOptions = {})
   });
   await app.register(swaggerUi, { routePrefix: '/docs/swagger', staticCSP: false });
 
-  const redocBundle = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  const redocBundle = redocBundleFile();
   let redocScript: Buffer | null = null;
   // The document is fixed once the app is ready: serialized once, not on every request.
   let documentText: string | null = null;

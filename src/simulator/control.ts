@@ -23,6 +23,7 @@ export interface Controllable {
  *   POST /_sim/reset                      back to the seed
  *   GET  /_sim/state                      the whole state as JSON
  *   POST /_sim/faults    {"errorRate":0.2,"timeoutRate":0,"resetRate":0}
+ *        (or {"errorNext":1} / {"resetNext":2}: exactly the next N API requests fail, then none)
  *   POST /_sim/nodes/<node>/offline | /online
  *   POST /_sim/guests/<vmid>/cpu  {"load":0.8}     (null lets it wander again)
  *   GET  /_sim/settings                   the task durations in effect
@@ -53,7 +54,13 @@ export function controlApi(sim: () => Controllable) {
       s.reset();
       reply(200, null);
     } else if (req.method === 'POST' && url === '/_sim/faults') {
-      s.setFaults({ errorRate: Number(input.errorRate ?? 0), timeoutRate: Number(input.timeoutRate ?? 0), resetRate: Number(input.resetRate ?? 0) });
+      s.setFaults({
+        errorRate: Number(input.errorRate ?? 0),
+        timeoutRate: Number(input.timeoutRate ?? 0),
+        resetRate: Number(input.resetRate ?? 0),
+        errorNext: Number(input.errorNext ?? 0),
+        resetNext: Number(input.resetNext ?? 0),
+      });
       reply(200, null);
     } else if (req.method === 'GET' && url === '/_sim/settings') {
       reply(200, s.tasks.durations());

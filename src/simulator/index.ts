@@ -114,7 +114,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const sim = {} as Simulator;
-  const tls = ensureCertificate(options.certDir ?? path.join(os.tmpdir(), `range42-sim-cert-${os.userInfo().uid}`));
+  const tls = await ensureCertificate(options.certDir ?? path.join(os.tmpdir(), `range42-sim-cert-${os.userInfo().uid}`));
   const listener = createRequestListener({
     cluster, tasks, auth, router,
     faults: () => faults,

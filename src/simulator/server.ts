@@ -27,6 +27,10 @@ export interface Faults {
   timeoutRate?: number;
   /** Share of API requests (0..1) whose connection is reset (TCP RST) instead of answered. */
   resetRate?: number;
+  /** The next this many API requests fail with a 500, then none (a deterministic passing failure). */
+  errorNext?: number;
+  /** The next this many API requests have their connection reset, then none. */
+  resetNext?: number;
 }
 
 export interface RequestRecord {
@@ -147,9 +151,18 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
   try {
     const faults = deps.faults();
     if (faults.timeoutRate && Math.random() < faults.timeoutRate) return; // leave the client hanging
+    if (faults.resetNext && faults.resetNext > 0) {
+      faults.resetNext--;
+      resetConnection(req);
+      return;
+    }
     if (faults.resetRate && Math.random() < faults.resetRate) {
       resetConnection(req);
       return;
+    }
+    if (faults.errorNext && faults.errorNext > 0) {
+      faults.errorNext--;
+      throw new PveError(500, 'simulated failure (fault injection)');
     }
     if (faults.errorRate && Math.random() < faults.errorRate) throw new PveError(500, 'simulated failure (fault injection)');
 

@@ -269,6 +269,12 @@ describe('the production image, assembled from the Dockerfile', () => {
       expect(list.status, JSON.stringify(list.body)).toBe(200);
       expect(list.body.rc).toBe(0);
       expect(list.body.result?.[0]?.length).toBeGreaterThan(0);
+      // ReDoc's bundle, from the build's copy: the redoc package is a dev dependency, not in the image.
+      expect(fs.existsSync(path.join(appDir, 'node_modules', 'redoc'))).toBe(false);
+      const bundle = await fetch(`http://127.0.0.1:${svc.port}/docs/redoc/redoc.standalone.js`);
+      expect(bundle.status).toBe(200);
+      expect(Buffer.from(await bundle.arrayBuffer()).equals(fs.readFileSync(path.join(REPO_ROOT, 'node_modules/redoc/bundles/redoc.standalone.js')))).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${svc.port}/docs/redoc`)).status).toBe(200);
       if (healthcheck) {
         // The image's HEALTHCHECK command, as Docker would run it (shell form, the image's env).
         execFileSync('/bin/sh', ['-c', healthcheck], { cwd: appDir, env: { PATH: process.env.PATH, PORT: String(svc.port) }, stdio: 'pipe', timeout: 10_000 });

@@ -183,6 +183,23 @@ describe('faults and operations', () => {
     expect((await api.get('/version')).status).toBe(200);
   });
 
+  it('fails exactly the next N requests with errorNext / resetNext (also through POST /_sim/faults)', async () => {
+    sim.setFaults({ errorNext: 2 });
+    expect((await api.get('/version')).status).toBe(500);
+    expect((await api.get('/version')).status).toBe(500);
+    expect((await api.get('/version')).status).toBe(200);
+    const { Agent, request } = await import('undici');
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const set = await request(`https://${sim.apiHost}/_sim/faults`, { method: 'POST', body: JSON.stringify({ resetNext: 1 }), dispatcher });
+    await set.body.text();
+    await dispatcher.close();
+    expect(set.statusCode).toBe(200);
+    const err = await api.get('/version').then(() => null, (e: NodeJS.ErrnoException) => e);
+    expect(err?.code).toBe('ECONNRESET');
+    expect((await api.get('/version')).status).toBe(200);
+    sim.setFaults({});
+  });
+
   it('serves the control API apart from /api2', async () => {
     const r = await fetchJson(`https://${sim.apiHost}/_sim/state`);
     expect(r.data.nodes.map((n: { name: string }) => n.name)).toContain('px-testing');
@@ -221,3 +238,40 @@ async function fetchJson(url: string): Promise<any> {
   });
 }
 
+
+describe('the TLS certificate', () => {
+  it('is made once in the cert dir, names localhost, 127.0.0.1 and ::1, verifies by name and address, and is reused', async () => {
+    const { default: https } = await import('node:https');
+    const { X509Certificate } = await import('node:crypto');
+    const certDir = path.join(tempDir(), 'cert');
+    const first = await startSimulator({ port: 0, certDir });
+    try {
+      const pem = fs.readFileSync(first.certFile, 'utf8');
+      const x509 = new X509Certificate(pem);
+      expect(x509.subject).toBe('OU=PVE Cluster Node\nO=Proxmox Virtual Environment\nCN=range42-sim');
+      expect(x509.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+      expect(x509.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+      expect(Date.parse(x509.validTo) - Date.now()).toBeGreaterThan(3600 * 86_400_000);
+      expect(fs.statSync(path.join(certDir, 'pve-ssl.key')).mode & 0o077).toBe(0);
+      // Verified against itself as the only CA, by name and by address.
+      const port = new URL(first.url).port;
+      for (const host of ['localhost', '127.0.0.1']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          https.get({ host, port, path: '/api2/json/version', ca: pem, servername: host === 'localhost' ? host : undefined }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject);
+        });
+        expect(status, host).toBe(401);
+      }
+    } finally {
+      await first.close();
+    }
+    const again = await startSimulator({ port: 0, certDir });
+    try {
+      expect(fs.readFileSync(again.certFile, 'utf8')).toBe(fs.readFileSync(first.certFile, 'utf8'));
+    } finally {
+      await again.close();
+    }
+  });
+});

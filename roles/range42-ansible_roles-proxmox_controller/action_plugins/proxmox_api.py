@@ -69,7 +69,7 @@ def form_urlencoded(body):
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Proxmox does not redirect API calls; a redirect is answered as it is (like status_code)."""
+    """A redirect is answered with its own status (uri follows one for GET; Proxmox never redirects /api2/json)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
@@ -215,6 +215,9 @@ class _Client:
             return out
         except OSError as e:  # socket errors urllib does not wrap (e.g. a timeout reading the status line)
             out['msg'] = self._mask('Connection failure: %s' % e)
+            return out
+        except Exception as e:  # e.g. an address http.client refuses (InvalidURL): an answer, as uri gives
+            out['msg'] = self._mask('An unknown error occurred: %s' % e)
             return out
         try:
             with resp:

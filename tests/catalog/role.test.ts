@@ -730,7 +730,7 @@ describe('generic.yml with extra vars, failures, and the last actions', () => {
     expect(fatal[4]).toContain('template_cloudinit_import_disk needs the qm command of a Proxmox VE node');
     for (const action of ['vm_start', 'template_create', 'template_cloudinit_import_disk']) expect(published(mixed, action)).toEqual([]);
     expect(guest(9301)).toBeUndefined();
-    // The API token never reaches the events (the uri tasks run with no_log).
+    // The API token never reaches the events (the proxmox_api tasks run with no_log, and never return it).
     expect(JSON.stringify(mixed.events)).not.toContain(sim.token.secret);
   });
 
@@ -754,17 +754,37 @@ describe('generic.yml with extra vars, failures, and the last actions', () => {
     expect(cfg.scsi0).toBeUndefined(); // created without a disk: the real one comes from qm disk import
   });
 
-  it('tasks that take time are polled until they end', async () => {
+  it('tasks that take time are polled until they end, with a short backoff (50 ms x1.5 up to 500 ms)', async () => {
     sim.setTaskDuration(2500);
     try {
       const r = await runGeneric('vm_start', { proxmox_node: NODE, vm_id: '3001' });
       expectOk(r);
       expect(one(r, 'vm_start')).toMatchObject({ vm_id: 3001, vm_status: 'running' });
-      expect(requests('GET', /\/tasks\/UPID:[^/]*:qmstart:3001:[^/]*\/status$/).length).toBeGreaterThanOrEqual(2);
+      // Polls at 0, 0.05, 0.125, 0.24, 0.41, 0.66, 1.16 ... 2.66 s: about 10 (a 1-second poll: 4),
+      // fewer when each request is slow, never a busy loop.
+      const polls = requests('GET', /\/tasks\/UPID:[^/]*:qmstart:3001:[^/]*\/status$/).length;
+      expect(polls).toBeGreaterThanOrEqual(6);
+      expect(polls).toBeLessThanOrEqual(14);
       expect(mustGuest(3001).status).toBe('running');
     } finally {
       sim.setTaskDuration(0);
     }
+  }, SLOW);
+
+  it('the action plugin never returns the token, even without no_log; proxmox_validate_certs refuses a self-signed certificate', async () => {
+    const [shown, verified] = await Promise.all([
+      runGeneric('vm_stop_force', { proxmox_node: NODE, vm_id: '4004', proxmox_controller_no_log: false }),
+      runGeneric('vm_list', { proxmox_node: NODE, proxmox_validate_certs: true }),
+    ]);
+    expectOk(shown);
+    const events = JSON.stringify(shown.events);
+    expect(events).toContain(':qmstop:4004:'); // the call's and the task's answers are shown...
+    expect(events).not.toContain(sim.token.secret); // ...and the token is not
+    expect(events).not.toContain('PVEAPIToken');
+    expect(verified.rc).toBe(2);
+    expect(logLines(verified.events).filter((l) => l.startsWith('fatal:'))).toEqual([
+      expect.stringContaining('Proxmox API GET /nodes/px-testing/qemu failed: Status code was -1 and not [200]: Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED]'),
+    ]);
   }, SLOW);
 
   it('a task that does not end within proxmox_task_timeout fails the action with a clear message', async () => {

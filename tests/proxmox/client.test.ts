@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProxmoxApiError, ProxmoxClient, READ_RETRY, type ReadRetry } from '../../src/proxmox/client.js';
 import { VmNameResolver } from '../../src/proxmox/vm-names.js';
-import { ApiError } from '../../src/http/api-error.js';
+import { DomainError } from '../../src/errors.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { simulatorInventory } from '../helpers.js';
 
@@ -87,8 +87,9 @@ describe('retries of the Proxmox reads', () => {
       expect(await names.resolve('px-testing', '1000')).toBeTruthy();
       sim.setFaults({ errorNext: 3 });
       const err = await names.resolve('px-testing', '1000').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ApiError);
-      expect((err as ApiError).statusCode).toBe(502);
+      // the domain says what failed; src/http/errors.ts maps PROXMOX_UNAVAILABLE to 502
+      expect(err).toBeInstanceOf(DomainError);
+      expect((err as DomainError).code).toBe('PROXMOX_UNAVAILABLE');
     } finally {
       await names.close();
     }

@@ -2,26 +2,29 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that run real Ansible against the simulator, slowest first (seconds measured by a clean
- * `npm test` on the 2-core machine). Without vitest's duration cache (a clean checkout has none)
+ * Files that run real Ansible against the simulator, slowest first (seconds measured by a
+ * `npm test` on the 2-core machine, 2026-12-01). Without vitest's duration cache (a clean checkout has none)
  * files are ordered by size, which put a short but slow file last. Measured on a clean .ci/run:
  * 548 s of vitest either way (the CPU, not the order, is the limit); kept so that a slow file
  * never starts last.
  */
 const SLOW_FIRST = [
-  'tests/catalog/role.test.ts', // 154
-  'tests/e2e/bundle-sets.test.ts', // 130
-  'tests/e2e/bundles.test.ts', // 108
-  'tests/catalog/guest-bundles.test.ts', // 89
-  'tests/e2e/infra.test.ts', // 71
-  'tests/catalog/bundles.test.ts', // 65
-  'tests/e2e/vms.test.ts', // 62
-  'tests/catalog/syntax.test.ts', // 48
-  'tests/catalog/scenarios.test.ts', // 46
-  'tests/e2e/config.test.ts', // 43
-  'tests/jobs/jobs.test.ts', // 42
-  'tests/ops/load.test.ts', // 31
-  'tests/engine/engine.test.ts', // 30
+  'tests/e2e/bundle-sets.test.ts', // 85
+  'tests/e2e/bundles.test.ts', // 72
+  'tests/catalog/role.test.ts', // 60
+  'tests/e2e/deployer-ui.test.ts', // 60
+  'tests/catalog/guest-bundles.test.ts', // 60
+  'tests/e2e/infra.test.ts', // 60
+  'tests/e2e/vms.test.ts', // 43
+  'tests/catalog/syntax.test.ts', // 34
+  'tests/catalog/scenarios.test.ts', // 33
+  'tests/e2e/config.test.ts', // 31
+  'tests/jobs/jobs.test.ts', // 30
+  'tests/ops/build.test.ts', // 29
+  'tests/catalog/third-party.test.ts', // 28
+  'tests/engine/engine.test.ts', // 28
+  'tests/ops/load.test.ts', // 26
+  'tests/catalog/bundles.test.ts', // 26
 ];
 
 class SlowFirstSequencer extends BaseSequencer {

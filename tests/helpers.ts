@@ -132,3 +132,19 @@ export function derefOpenApi<T>(doc: T): T {
   };
   return walk(doc, []) as T;
 }
+
+/**
+ * Every operation of a served OpenAPI document that takes a JSON body, with its body schema
+ * (references resolved) and a concrete URL (the runners' name parameters filled in).
+ */
+export function bodyOperations<S extends { properties?: object }>(document: unknown): Array<{ method: string; url: string; operationId: string; schema: S }> {
+  const doc = derefOpenApi(document as { paths: Record<string, Record<string, any>> });
+  const ops: Array<{ method: string; url: string; operationId: string; schema: S }> = [];
+  for (const [url, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      const schema = op.requestBody?.content?.['application/json']?.schema as S | undefined;
+      if (schema?.properties) ops.push({ method: method.toUpperCase(), url: url.replace('{bundles_name}', 'ping').replace('{scenario_name}', 'mini_lab'), operationId: op.operationId, schema });
+    }
+  }
+  return ops;
+}

@@ -64,35 +64,18 @@ export class VmNameResolver {
 
   /** The Proxmox API hosts a request may name (see configuredApiHosts). */
   apiHosts(): string[] {
-    try {
+    return credentialsOrRefusal(() => {
       const key = this.sourcesKey();
       if (this.hostsCache?.key === key) return [...this.hostsCache.value];
       const value = configuredApiHosts(this.sources());
       this.hostsCache = { key, value };
       return [...value];
-    } catch (err) {
-      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
-      throw err;
-    }
+    });
   }
 
   /** The name of a VM (`qemu`) or container (`lxc`); DomainError VM_NOT_FOUND when the id is unknown. */
   async resolve(node: string | null, vmId: string, kind: 'qemu' | 'lxc' = 'qemu'): Promise<string> {
-    let creds: ProxmoxCredentials;
-    try {
-      creds = this.credentials();
-    } catch (err) {
-      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
-      throw err;
-    }
-    let vms;
-    try {
-      const client = this.clientFor(creds);
-      vms = await (kind === 'lxc' ? client.listLxc(node ?? creds.node) : client.listQemu(node ?? creds.node));
-    } catch (err) {
-      if (err instanceof ProxmoxApiError) throw new DomainError('PROXMOX_UNAVAILABLE', `:: err - ${err.message}`);
-      throw err;
-    }
+    const vms = await this.read((client, creds) => (kind === 'lxc' ? client.listLxc(node ?? creds.node) : client.listQemu(node ?? creds.node)));
     const vm = vms.find((v) => String(v.vmid) === String(Number(vmId)));
     if (!vm) throw new DomainError('VM_NOT_FOUND', ':: err - vm_id NOT FOUND');
     return String(vm.name ?? (vm as { hostname?: unknown }).hostname ?? '');
@@ -100,18 +83,18 @@ export class VmNameResolver {
 
   /** Every VM and container id of a node (the lock set of a bundle whose VMs cannot be known). */
   async nodeVmIds(node: string | null): Promise<number[]> {
-    let creds: ProxmoxCredentials;
+    const guests = await this.read(async (client, creds) => {
+      const [qemu, lxc] = await Promise.all([client.listQemu(node || creds.node), client.listLxc(node || creds.node)]);
+      return [...qemu, ...lxc];
+    });
+    return guests.map((g) => Number(g.vmid)).filter((id) => Number.isInteger(id));
+  }
+
+  /** One read of the Proxmox API with the current credentials; failures as domain errors. */
+  private async read<T>(fn: (client: ProxmoxClient, creds: ProxmoxCredentials) => Promise<T>): Promise<T> {
+    const creds = credentialsOrRefusal(() => this.credentials());
     try {
-      creds = this.credentials();
-    } catch (err) {
-      if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
-      throw err;
-    }
-    try {
-      const client = this.clientFor(creds);
-      const target = node || creds.node;
-      const [qemu, lxc] = await Promise.all([client.listQemu(target), client.listLxc(target)]);
-      return [...qemu, ...lxc].map((g) => Number(g.vmid)).filter((id) => Number.isInteger(id));
+      return await fn(this.clientFor(creds), creds);
     } catch (err) {
       if (err instanceof ProxmoxApiError) throw new DomainError('PROXMOX_UNAVAILABLE', `:: err - ${err.message}`);
       throw err;
@@ -121,5 +104,15 @@ export class VmNameResolver {
   async close(): Promise<void> {
     await this.client?.close();
     this.client = null;
+  }
+}
+
+/** Credentials that cannot be read are the service's configuration problem, said as such. */
+function credentialsOrRefusal<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CredentialsError) throw new DomainError('PROXMOX_CREDENTIALS', `:: err - ${err.message}`);
+    throw err;
   }
 }

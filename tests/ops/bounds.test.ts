@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { derefOpenApi, simulatorInventory, testConfig } from '../helpers.js';
+import { bodyOperations, simulatorInventory, testConfig } from '../helpers.js';
 
 /**
  * Absurd input never runs anything: every field of every operation, read from the served OpenAPI
@@ -25,14 +25,8 @@ const ops: Op[] = [];
 beforeAll(async () => {
   sim = await startSimulator({ port: 0 });
   app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: simulatorInventory(sim) }), { logger: false });
-  // The document shares schemas as components: read every operation with its references resolved.
-  const doc = derefOpenApi((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as { paths: Record<string, Record<string, any>> });
-  for (const [url, methods] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(methods)) {
-      const schema = op.requestBody?.content?.['application/json']?.schema as Schema | undefined;
-      if (schema?.properties) ops.push({ method: method.toUpperCase(), url: url.replace('{bundles_name}', 'ping').replace('{scenario_name}', 'mini_lab'), operationId: op.operationId, schema });
-    }
-  }
+  // The document shares schemas as components: every operation with its references resolved.
+  ops.push(...bodyOperations<Schema>((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json()));
 });
 afterAll(async () => {
   await app.close();

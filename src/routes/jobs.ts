@@ -34,12 +34,8 @@ const heartbeat = () => JSON.stringify({ type: 'heartbeat', t: new Date().toISOS
  * Server-Sent Events, or over WebSocket on the same URL. Streams replay what the client missed
  * (Last-Event-ID or ?after=N), follow live, send a heartbeat, and end after the job's `end` event.
  */
-export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: JobRoutesOptions): void {
+export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: JobRoutesOptions): { closeStreams(): void } {
   const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    await jobs.close();
-    for (const close of [...streams]) close();
-  });
 
   app.get('/v0/jobs', {
     schema: {
@@ -204,4 +200,11 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     if (stop === null) close(CLOSE_NOT_FOUND, 'job not found');
     else if (done) stop();
   }
+
+  /** The shutdown step once the jobs are over: streams still open end (close 1001 for sockets). */
+  return {
+    closeStreams: () => {
+      for (const close of [...streams]) close();
+    },
+  };
 }

@@ -219,9 +219,3 @@ export const LxcCreateUiRequest = vmBody(
   { proxmox_node: 'px-testing', vm_id: 5101, hostname: 'ct-web', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', cores: 1, memory: 512, rootfs_size: '8G', unprivileged: true },
 );
 
-/** Fields the deployer UI spells differently, mapped to the original's names before validation. */
-export const FIELD_ALIASES: Record<string, Record<string, string>> = {
-  network_vm_add: { iface_id: 'vm_vmnet_id', iface_mac: 'iface_macaddr' },
-  network_vm_delete: { iface_id: 'vm_vmnet_id' },
-};
-

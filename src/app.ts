@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
 import { bearerChecker, registerBearerAuth } from './http/auth.js';
-import { closeConnectionsWhenDrained, refuseWhileClosing } from './http/closing.js';
+import { drainConnections, refuseWhileClosing } from './http/closing.js';
 import { corsOriginRule, registerCors } from './http/cors.js';
 import { refuseContentEncodings } from './http/encoding.js';
 import { guardUpgrades } from './http/upgrades.js';
@@ -29,6 +30,7 @@ import { routeTable } from './routes/table.js';
 import { BodyBlocks, Responses } from './schemas/common.js';
 import { addComponents } from './schemas/components.js';
 import { requestBodyName } from './schemas/request-bodies.js';
+import { registerShutdown } from './shutdown.js';
 
 export interface AppOptions {
   /** Path of the vault password file runs use (VaultPassword.file), or null. */
@@ -93,13 +95,15 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   addComponents(app, [...Object.values(Responses), ...Object.values(JobComponents), ...Object.values(BodyBlocks)]);
-  // First of all hooks: it must know of the shutdown before the engine's grace begins.
-  refuseWhileClosing(app);
+  // The shutdown, in its order (shutdown.ts): first of all hooks, so the refusal starts before the engine's grace.
+  const shutdown = registerShutdown(app);
+  // The first onRequest hook: requests during the shutdown get the API's 503.
+  shutdown({ refuseRequests: refuseWhileClosing(app) });
 
   const engine = opts.engine ?? new Engine({ config, vaultPasswordFile: opts.vaultPasswordFile ?? null, log: app.log as Logger });
   app.decorate('engine', engine);
   app.decorate('config', config);
-  if (!opts.engine) app.addHook('preClose', async () => engine.close());
+  shutdown({ engine: opts.engine ? null : engine });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -120,14 +124,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     })),
   });
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
-  app.addHook('onClose', async () => vmNames.close());
+  shutdown({ vmNames });
   registerObservability(app, {
     config, engine, vmNames,
     statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined),
     authorized: bearerChecker(config.apiAuthToken),
   });
   const store = opts.jobStore ?? openJobStore(config);
-  if (!opts.jobStore) app.addHook('onClose', async () => store.close());
+  shutdown({ store: opts.jobStore ? null : store });
   const secrets = new ServiceSecrets(config, opts.vaultPasswordFile ?? null);
   const jobs = new JobManager({
     store,
@@ -140,10 +144,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
   await jobs.start();
   app.decorate('jobs', jobs);
+  shutdown({ jobs });
   registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
-  app.decorate('statusHub', await registerVmStatus(app, vmNames, config.status));
-  registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs });
-  closeConnectionsWhenDrained(app);
+  // Its own preClose (close the clients, stop the server) is a step of the shutdown instead.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
+  shutdown({ websocketServer: app.websocketServer });
+  const vmStatus = registerVmStatus(app, vmNames, config.status);
+  app.decorate('statusHub', vmStatus.hub);
+  shutdown({ vmStatus, jobStreams: registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs }), drainConnections: () => drainConnections(app) });
   await app.ready();
   return app;
 }

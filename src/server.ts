@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { createApp } from './app.js';
-import { shutdownWatchdog } from './shutdown.js';
+import { exitOnSignals } from './shutdown.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
 import { ConfigError } from './config/errors.js';
@@ -31,26 +31,8 @@ async function main(): Promise<void> {
     ? null
     : await (await import('./simulator/embed.js')).startEmbeddedSimulator(config, vault.file, log);
   const app = await createApp(config, { vaultPasswordFile: vault.file, logger: log });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: no new requests, waiting for running playbooks');
-    const watchdog = shutdownWatchdog(config, app.server, log, () => {
-      vault.dispose();
-      process.exit(1);
-    });
-    try {
-      await app.close();
-      await simulator?.close();
-    } finally {
-      clearTimeout(watchdog);
-      vault.dispose();
-      process.exit(0);
-    }
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGINT, SIGTERM: the ordered shutdown (shutdown.ts).
+  exitOnSignals(config, log, { app, simulator, vault });
 
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { Config } from '../config/env.js';
-import { decryptVault, isVaultText } from '../proxmox/ansible-vault.js';
+import { decryptVault, isVaultText, isVaultValue, parseVaultYaml } from '../proxmox/ansible-vault.js';
 import { isSecretKey } from './redact.js';
 
 // The engine's rule for secret-looking environment variable names (they never reach runs either).
@@ -76,16 +75,16 @@ export function secretsOfVarsFile(file: string, vaultPassword: string | null): s
   }
   let doc: unknown;
   try {
-    doc = YAML.parse(text, { customTags: [{ tag: '!vault', resolve: (v: string) => ({ __vault__: v }) }] });
+    doc = parseVaultYaml(text);
   } catch {
     return [];
   }
   const out: string[] = [];
   const walk = (v: unknown, secret: boolean, depth: number) => {
     if (depth > 32 || v === null || v === undefined) return;
-    if (typeof v === 'object' && '__vault__' in (v as object)) {
+    if (isVaultValue(v)) {
       // An encrypted value is a secret whatever its key.
-      const plain = decrypt(String((v as { __vault__: string }).__vault__));
+      const plain = decrypt(String(v.__vault__));
       if (plain !== null) out.push(plain.trim());
       return;
     }

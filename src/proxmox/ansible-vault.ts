@@ -1,4 +1,5 @@
 import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import YAML from 'yaml';
 
 /**
  * Decrypts Ansible Vault 1.1/1.2 AES256 payloads (whole files and inline `!vault` values), so the
@@ -37,4 +38,16 @@ export function decryptVault(text: string, password: string): string {
   const pad = padded[padded.length - 1] ?? 0;
   if (pad < 1 || pad > 16) throw new VaultDecryptError('bad padding in vault payload');
   return padded.subarray(0, padded.length - pad).toString('utf8');
+}
+
+/** An inline `!vault` value as parseVaultYaml leaves it, to decrypt when it is read. */
+export interface VaultValue {
+  __vault__: string;
+}
+
+export const isVaultValue = (v: unknown): v is VaultValue => v !== null && typeof v === 'object' && '__vault__' in v;
+
+/** YAML with Ansible's `!vault` tag kept as a marker object (VaultValue) to decrypt afterwards. Throws on bad YAML. */
+export function parseVaultYaml(text: string): unknown {
+  return YAML.parse(text, { customTags: [{ tag: '!vault', resolve: (value: string): VaultValue => ({ __vault__: value }) }] });
 }

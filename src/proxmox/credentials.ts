@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
-import { decryptVault, isVaultText } from './ansible-vault.js';
+import { decryptVault, isVaultText, isVaultValue, parseVaultYaml } from './ansible-vault.js';
 
 /** What the service needs to call the Proxmox API itself (name resolution, status polling). */
 export interface ProxmoxCredentials {
@@ -28,17 +27,11 @@ export interface CredentialSources {
 
 type Vars = Record<string, unknown>;
 
-/** YAML with Ansible's `!vault` tag kept as a marker object to decrypt afterwards. */
-const vaultTag = {
-  tag: '!vault',
-  resolve: (value: string) => ({ __vault__: value }),
-};
-
 function reveal(value: unknown, password: string | null, what: string): unknown {
-  if (value && typeof value === 'object' && '__vault__' in value) {
+  if (isVaultValue(value)) {
     if (!password) throw new CredentialsError(`${what} is vault-encrypted and no vault password is configured`);
     try {
-      return decryptVault(String((value as { __vault__: string }).__vault__), password).trim();
+      return decryptVault(String(value.__vault__), password).trim();
     } catch (err) {
       throw new CredentialsError(`cannot decrypt ${what}: ${(err as Error).message}`);
     }
@@ -52,7 +45,7 @@ function parseVarsFile(file: string, password: string | null): Vars {
     if (!password) throw new CredentialsError(`${file} is vault-encrypted and no vault password is configured`);
     text = decryptVault(text, password);
   }
-  const doc = YAML.parse(text, { customTags: [vaultTag] }) as unknown;
+  const doc = parseVaultYaml(text);
   return doc && typeof doc === 'object' ? (doc as Vars) : {};
 }
 
@@ -137,7 +130,7 @@ export function inventoryNames(file: string): Set<string> {
     for (const host of Object.keys((g.hosts && typeof g.hosts === 'object' ? g.hosts : {}) as Vars)) names.add(host);
     for (const [child, sub] of Object.entries((g.children && typeof g.children === 'object' ? g.children : {}) as Vars)) walk(child, sub);
   };
-  const doc = YAML.parse(fs.readFileSync(file, 'utf8'), { customTags: [vaultTag] }) as Vars | null;
+  const doc = parseVaultYaml(fs.readFileSync(file, 'utf8')) as Vars | null;
   for (const [group, node] of Object.entries(doc ?? {})) walk(group, node);
   return names;
 }

@@ -1,5 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../http/api-error.js';
 import type { JobManager } from '../jobs/manager.js';
@@ -19,11 +20,14 @@ export interface JobRoutesOptions {
 
 const notFound = () => new ApiError(404, ':: err - JOB NOT FOUND');
 
+/** A request of the events route, its params and query typed by their schemas. */
+type EventsRequest = Pick<FastifyRequest, 'headers' | 'id' | 'log' | 'raw'> & { params: Static<typeof JobIdParams>; query: Static<typeof EventsQuery> };
+
 /** Where a stream resumes: Last-Event-ID (what EventSource sends on reconnect) wins over ?after. */
-function resumePoint(req: FastifyRequest): number {
+function resumePoint(req: EventsRequest): number {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && /^\d{1,15}$/.test(header.trim())) return Number(header.trim());
-  return (req.query as { after?: number }).after ?? 0;
+  return req.query.after ?? 0;
 }
 
 const sseEvent = (e: JobEvent) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`;
@@ -34,12 +38,10 @@ const heartbeat = () => JSON.stringify({ type: 'heartbeat', t: new Date().toISOS
  * Server-Sent Events, or over WebSocket on the same URL. Streams replay what the client missed
  * (Last-Event-ID or ?after=N), follow live, send a heartbeat, and end after the job's `end` event.
  */
-export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: JobRoutesOptions): void {
+export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts: JobRoutesOptions): { closeStreams(): void } {
+  // Handlers typed by their schemas (the validator stays the app's, http/validation.ts).
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    await jobs.close();
-    for (const close of [...streams]) close();
-  });
 
   app.get('/v0/jobs', {
     schema: {
@@ -49,7 +51,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       response: { 200: JobListSchema, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
-    const q = req.query as { status?: string; operation?: string; node?: string; vm_id?: number; limit?: number; cursor?: string };
+    const q = req.query;
     // A cursor this service did not make is an InvalidCursorError: the error handler answers 422.
     const page = await jobs.list({
       status: q.status ? (q.status.split(',') as JobStatus[]) : undefined,
@@ -70,7 +72,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
-    const job = await jobs.get((req.params as { id: string }).id);
+    const job = await jobs.get(req.params.id);
     if (!job) throw notFound();
     return jobDetail(job);
   });
@@ -83,7 +85,7 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
       response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 409: Responses.Detail.ref, 422: Responses.ValidationError.ref },
     },
   }, async (req) => {
-    const job = await jobs.cancel((req.params as { id: string }).id);
+    const job = await jobs.cancel(req.params.id);
     if (!job) throw notFound();
     return jobDetail(job);
   });
@@ -120,8 +122,8 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     },
   });
 
-  async function sse(req: FastifyRequest, reply: FastifyReply) {
-    const id = (req.params as { id: string }).id;
+  async function sse(req: EventsRequest, reply: FastifyReply) {
+    const id = req.params.id;
     const after = resumePoint(req);
     const job = await jobs.get(id);
     if (!job) throw notFound();
@@ -171,8 +173,8 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     if (done) stop?.();
   }
 
-  async function websocket(socket: WebSocket, req: FastifyRequest) {
-    const id = (req.params as { id: string }).id;
+  async function websocket(socket: WebSocket, req: EventsRequest) {
+    const id = req.params.id;
     let done = false;
     let stop: (() => void) | null = null;
     let alive = true;
@@ -204,4 +206,11 @@ export function registerJobRoutes(app: FastifyInstance, jobs: JobManager, opts: 
     if (stop === null) close(CLOSE_NOT_FOUND, 'job not found');
     else if (done) stop();
   }
+
+  /** The shutdown step once the jobs are over: streams still open end (close 1001 for sockets). */
+  return {
+    closeStreams: () => {
+      for (const close of [...streams]) close();
+    },
+  };
 }

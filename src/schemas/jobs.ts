@@ -1,11 +1,15 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { isFinal, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { NODE_PATTERN } from './common.js';
 import { component } from './components.js';
 
 /** What the API shows of a job, and the TypeBox schemas of the /v0/jobs routes. */
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 export const jobHref = (id: string) => `/v0/jobs/${id}`;
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
@@ -97,7 +101,10 @@ function links(id: string) {
   return { self: jobHref(id), events: `${jobHref(id)}/events`, cancel: `${jobHref(id)}/cancel` };
 }
 
-export function jobSummary(j: JobRecord): Record<string, unknown> {
+export type JobSummary = Static<typeof JobSummarySchema>;
+export type JobDetail = Static<typeof JobSchema>;
+
+export function jobSummary(j: JobRecord): JobSummary {
   return {
     id: j.id,
     status: j.status,
@@ -123,10 +130,14 @@ export function jobSummary(j: JobRecord): Record<string, unknown> {
   };
 }
 
-export function jobDetail(j: JobRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...jobSummary(j), request: j.request };
+export function jobDetail(j: JobRecord): JobDetail {
+  const out: JobDetail = { ...jobSummary(j), request: j.request };
   if (isFinal(j.status) && j.answer) {
-    for (const k of ['result', 'log_multiline', 'error']) if (k in j.answer) out[k] = j.answer[k];
+    // The synchronous route's answer, as its own schema has it.
+    const answer = j.answer as Pick<JobDetail, 'result' | 'log_multiline' | 'error'>;
+    if ('result' in answer) out.result = answer.result;
+    if ('log_multiline' in answer) out.log_multiline = answer.log_multiline;
+    if ('error' in answer) out.error = answer.error;
   }
   return out;
 }

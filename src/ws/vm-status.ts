@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -20,15 +19,16 @@ export const CLOSE_TOO_SLOW = 1013;
 /**
  * `GET /ws/vm-status[?node=<name>]`: a `full` message, then `diff` messages when something changes.
  * Viewers of one node share one poller (see PollerHub); dead connections are found by ping/pong.
+ * Needs @fastify/websocket registered; returns the hub and the shutdown step.
  */
-export async function registerVmStatus(app: FastifyInstance, access: VmNameResolver, opts: VmStatusOptions): Promise<PollerHub> {
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+export function registerVmStatus(app: FastifyInstance, access: VmNameResolver, opts: VmStatusOptions): { hub: PollerHub; close(): void } {
   const hub = new PollerHub(opts.pollIntervalMs, app.log as unknown as Logger);
   const sockets = new Set<WebSocket>();
-  app.addHook('preClose', async () => {
+  /** The shutdown step: pollers stopped, viewers told the server is going away. */
+  const close = () => {
     hub.close();
     for (const s of sockets) s.close(1001, 'server shutting down');
-  });
+  };
 
   app.get('/ws/vm-status', { websocket: true, schema: { hide: true } }, (socket, req) => {
     sockets.add(socket);
@@ -74,5 +74,5 @@ export async function registerVmStatus(app: FastifyInstance, access: VmNameResol
       sockets.delete(socket);
     });
   });
-  return hub;
+  return { hub, close };
 }

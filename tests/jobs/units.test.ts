@@ -5,7 +5,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { reduceEvent } from '../../src/jobs/events.js';
 import { LockConflictError } from '../../src/errors.js';
 import { lockOrder, VmLocks } from '../../src/jobs/locks.js';
-import { requestHash } from '../../src/jobs/manager.js';
+import { requestHash } from '../../src/jobs/submit.js';
 import { Redactor, REDACTED, secretValuesOf } from '../../src/jobs/redact.js';
 import { secretsOfVarsFile, ServiceSecrets } from '../../src/jobs/secrets.js';
 import { DefaultVmSets, targetsOf } from '../../src/jobs/targets.js';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildSpec, readSharedSchema, renderSpec, SHARED_SCHEMA, SPEC_FILE, type SchemaTreeNode } from '../../scripts/gen-pve-spec.js';
 import { formatSize, parseSize, printPropertyString, PropertyStringError } from '../../src/simulator/schema/property-string.js';
 import { INDEX_RANGES, paramSchema, PveSpec, type PropertySchema } from '../../src/simulator/schema/spec.js';
-import { checkFormat, parsePropertyString, perlPatternMatches, translatePerlRegex, validateParams } from '../../src/simulator/schema/validate.js';
+import { perlPatternMatches, translatePerlRegex } from '../../src/simulator/schema/perl-regex.js';
+import { checkFormat, parsePropertyString, validateParams } from '../../src/simulator/schema/validate.js';
 
 /** The schema layer on its own: generator, lookup, indexed options, property strings, sizes, validation texts. */
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fail, noConfig, PveError } from '../errors.js';
-import type { Config, Guest, GuestType, NodeState, SimState, StorageConfig, Volume } from './types.js';
+import type { Guest, GuestType, NodeState, SimState, StorageConfig, Volume } from './types.js';
 
 /**
  * The simulated cluster: state plus the lookups and rules every handler shares. Handlers never
@@ -128,7 +128,3 @@ function lowerBound(nextIdOption: unknown): number {
   return m ? Number(m[1]) : 100;
 }
 
-/** Marks keys that are integer/boolean in PVE's schema so GET can print them as numbers. */
-export type ConfigTyping = (type: GuestType, key: string) => 'number' | 'string';
-
-export const emptyConfig = (): Config => ({});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config, Guest, NodeState, SimState, Volume } from './types.js';
+import type { Guest, NodeState, SimState, Volume } from './types.js';
 import { sizeToBytes } from './metrics.js';
 
 /** The demo cluster shipped with the simulator; `--seed FILE` replaces it. */
@@ -90,5 +90,3 @@ function registerGuestVolumes(state: SimState, g: Guest, now: number): void {
     list.push(vol);
   }
 }
-
-export const configCopy = (c: Config): Config => ({ ...c });

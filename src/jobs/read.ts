@@ -1,0 +1,99 @@
+import { REMOTE_POLL_MS, type Jobs, type Outcome } from './context.js';
+import { isFinal, type JobEvent, type JobFilter, type JobPage, type JobRecord } from './types.js';
+
+export interface FollowHandlers {
+  event(e: JobEvent): void;
+  /** The job is over and every event was delivered. */
+  end(): void;
+}
+
+/** A job as it is now: from memory when this process holds it, else from the store. */
+export async function getJob(j: Jobs, id: string): Promise<JobRecord | null> {
+  const a = j.active.get(id);
+  if (a) return structuredClone({ ...a.record, event_count: a.events.length });
+  return j.store.getJob(id);
+}
+
+/** A page of the history; a job this process runs (or holds unrecorded) is shown as it is now. */
+export async function listJobs(j: Jobs, filter: JobFilter): Promise<JobPage> {
+  const page = await j.store.listJobs(filter);
+  const live = (job: JobRecord) => {
+    const a = j.active.get(job.id);
+    return a ? structuredClone({ ...a.record, event_count: a.events.length }) : job;
+  };
+  return { ...page, jobs: page.jobs.map(live) };
+}
+
+/** The synchronous answer of a job, once it is over. */
+export async function outcomeOf(j: Jobs, id: string): Promise<Outcome> {
+  const a = j.active.get(id);
+  if (a) return a.finished;
+  for (;;) {
+    const job = await j.store.getJob(id);
+    if (!job) return { status: 500, body: { rc: -1, log_multiline: [`job ${id} is gone`] } };
+    if (isFinal(job.status)) {
+      if (job.answer) return { status: job.http_status ?? 500, body: job.answer };
+      return { status: 500, body: { rc: job.rc ?? -1, log_multiline: [`job ${id} ${job.status}: ${job.reason ?? ''}`.trim()] } };
+    }
+    if (j.active.has(id)) return j.active.get(id)!.finished;
+    await new Promise((r) => setTimeout(r, REMOTE_POLL_MS));
+  }
+}
+
+/**
+ * Delivers the events after `after`, then the live ones, then calls `end` once the job is over;
+ * returns a function that stops following, or null for an unknown job.
+ */
+export async function follow(j: Jobs, id: string, after: number, h: FollowHandlers): Promise<(() => void) | null> {
+  const a = j.active.get(id);
+  if (a) {
+    // Backlog and subscription in one synchronous step: nothing can slip in between.
+    for (const e of a.events) if (e.seq > after) h.event(e);
+    if (a.ended) {
+      h.end();
+      return () => undefined;
+    }
+    const onEvent = (e: JobEvent) => {
+      h.event(e);
+      if (e.type === 'end') {
+        a.emitter.off('event', onEvent);
+        h.end();
+      }
+    };
+    a.emitter.on('event', onEvent);
+    return () => a.emitter.off('event', onEvent);
+  }
+  const job = await j.store.getJob(id);
+  if (!job) return null;
+  let last = after;
+  let stopped = false;
+  const drain = async () => {
+    for (const e of await j.store.readEvents(id, last)) {
+      if (stopped) return;
+      h.event(e);
+      last = e.seq;
+    }
+  };
+  await drain();
+  if (isFinal(job.status)) {
+    h.end();
+    return () => undefined;
+  }
+  // Run by another process sharing the database: poll until it ends.
+  const poll = async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, REMOTE_POLL_MS));
+      if (stopped) return;
+      const job = await j.store.getJob(id);
+      await drain();
+      if (!job || isFinal(job.status)) {
+        if (!stopped) h.end();
+        return;
+      }
+    }
+  };
+  void poll();
+  return () => {
+    stopped = true;
+  };
+}

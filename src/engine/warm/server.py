@@ -342,6 +342,11 @@ def run_process(request, server_settings):
                 return proc
 
         pexpect.spawn = WarmSpawn
+        # ansible-runner's CLI takes defaults from the environment at import time
+        # (ANSIBLE_ROLES_PATH -> --roles-path, RUNNER_*): read them again from the run's.
+        import importlib
+        import ansible_runner.__main__
+        importlib.reload(ansible_runner.__main__)
         from ansible_runner.__main__ import main
         try:
             rc = main(list(request['argv']))

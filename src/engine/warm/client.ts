@@ -78,7 +78,8 @@ export class WarmServer extends EventEmitter {
       }
       const sock = path.join(dir, 's');
       this.sockPath = sock;
-      const child = spawn(this.opts.python, [this.opts.script ?? WARM_SERVER_SCRIPT, sock], {
+      // The last argument is room for the run processes' titles (their command lines name the run).
+      const child = spawn(this.opts.python, [this.opts.script ?? WARM_SERVER_SCRIPT, sock, '-'.repeat(1024)], {
         cwd: this.opts.tmpDir,
         env: this.opts.env,
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -85,6 +85,24 @@ def set_parent_death_signal(sig):
         os.kill(os.getpid(), sig)
 
 
+def set_title(title):
+    """This process's command line (/proc/<pid>/cmdline), as setproctitle does: the argv area
+    rewritten in place through /proc/self/mem. The engine starts the server with room for it
+    (a padding argument). A run's processes carry the run id there, as a plain run's do, so that
+    the engine (and its cleanup after a crash) finds them by it."""
+    try:
+        with open('/proc/self/stat', 'rb') as f:
+            fields = f.read().rsplit(b')', 1)[1].split()
+        arg_start, arg_end = int(fields[45]), int(fields[46])
+        size = arg_end - arg_start
+        data = title.encode('utf-8', 'replace')[:size - 1]
+        with open('/proc/self/mem', 'r+b', buffering=0) as mem:
+            mem.seek(arg_start)
+            mem.write(data + b'\0' * (size - len(data)))
+    except (OSError, IndexError, ValueError) as e:
+        log('cannot set the process title: %s' % e)
+
+
 def log(msg):
     sys.stderr.write('warm-engine: %s\n' % msg)
     sys.stderr.flush()
@@ -236,6 +254,8 @@ def become_playbook(command, argv, env, report_fd, server_settings):
                 except OSError:
                     pass
         atexit._clear()
+        # The artifacts directory (<private>/artifacts/<run id>) names the run.
+        set_title('r42-warm %s (%s)' % (' '.join(argv), env.get('AWX_ISOLATED_DATA_DIR', '')))
         set_parent_death_signal(signal.SIGKILL)  # ansible-runner killed: nothing of the run survives it
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
             signal.signal(sig, signal.SIG_DFL)
@@ -311,6 +331,7 @@ def run_process(request, server_settings):
         sys.stderr = io.TextIOWrapper(io.open(2, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace', line_buffering=True)
         sys.stdin = io.TextIOWrapper(io.open(0, 'rb', closefd=False), encoding='utf-8')
         sys.argv = ['/usr/bin/ansible-runner'] + list(request['argv'])
+        set_title('r42-warm ansible-runner ' + ' '.join(request['argv']))
         control({'r42warm': 'started', 'pid': os.getpid()})
 
         import pexpect
@@ -381,6 +402,7 @@ def run_process(request, server_settings):
 # ---------------------------------------------------------------- the server loop
 
 def serve(sock_path):
+    set_title('r42-warm server (engine %d)' % os.getppid())
     t0 = os.times()
     server_settings = preload()
     t1 = os.times()

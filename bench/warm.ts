@@ -105,10 +105,10 @@ async function main(): Promise<void> {
   }
   const bareWall = median(rows.bare!.wall);
   console.log(`\nwarm engine: one-task playbook, ${iterations} interleaved runs each (medians)`);
-  console.log('  engine                         wall s   CPU s   wall vs bare');
+  console.log('  engine                                 wall s   CPU s   wall vs bare');
   for (const [name, label] of [['warm', 'warm (RUNNER_ENGINE=warm)'], ['plain', 'plain (RUNNER_ENGINE=ansible-runner)'], ['bare', 'bare `ansible-runner run`']] as const) {
     const w = median(rows[name]!.wall);
-    console.log(`  ${label.padEnd(30)} ${w.toFixed(3).padStart(6)}  ${median(rows[name]!.cpu).toFixed(2).padStart(6)}   ${(w / bareWall).toFixed(2)}×`);
+    console.log(`  ${label.padEnd(38)} ${w.toFixed(3).padStart(6)}  ${median(rows[name]!.cpu).toFixed(2).padStart(6)}   ${(w / bareWall).toFixed(2)}×`);
   }
   for (const [name, engine] of [['warm', warm], ['plain', plain]] as const) {
     const n = 12;

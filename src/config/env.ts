@@ -92,7 +92,7 @@ export interface RunnerConfig {
   cancelGraceMs: number;
   /** On shutdown, time running runs get to finish before they are canceled. */
   shutdownGraceMs: number;
-  /** `ansible-runner`: a process per run; `warm`: runs forked from a pre-imported Python (src/engine/warm/). */
+  /** `warm` (default): runs forked from a pre-imported Python (src/engine/warm/); `ansible-runner`: a process per run. */
   engine: 'ansible-runner' | 'warm';
 }
 

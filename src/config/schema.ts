@@ -67,8 +67,8 @@ export const envSchema = Type.Object({
     { default: '/usr/bin/ansible-runner' },
   ),
   RUNNER_ENGINE: oneOf(
-    ['ansible-runner', 'warm'] as const, 'ansible-runner',
-    '`ansible-runner`: each run is an `ansible-runner run` process; `warm`: each run is forked from one pre-started Python with ansible-runner and Ansible already imported (same arguments, events, artifacts and rc; see "The engine")',
+    ['ansible-runner', 'warm'] as const, 'warm',
+    '`warm`: each run is forked from one pre-started Python with ansible-runner and Ansible already imported (same arguments, events, artifacts and rc; see "The engine"); `ansible-runner`: each run is an `ansible-runner run` process',
   ),
   STATUS_POLL_INTERVAL: seconds(5, 0.05, 3600, '`/ws/vm-status` poll period'),
   STATUS_HEARTBEAT_INTERVAL: seconds(30, 0.05, 3600, '`/ws/vm-status` ping period'),

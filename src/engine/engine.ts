@@ -56,7 +56,7 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     const r = opts.config.runner;
     const env = childEnvironment(opts.baseEnv ?? process.env, opts.config.projectRootDir);
-    const engine = r.engine ?? 'ansible-runner';
+    const engine = r.engine ?? 'warm';
     this.warm = engine === 'warm' ? WarmServer.acquire({ python: runnerPython(r.bin), env, tmpDir: r.tmpDir, log: opts.log }) : null;
     this.runEnv = {
       bin: r.bin,

@@ -31,7 +31,9 @@ export function removeTempDirs(): void {
  */
 export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
   const dataDir = env.DATA_DIR ?? tempDir('r42-data-');
-  return loadConfig({ PATH: process.env.PATH, HOME: process.env.HOME, PROJECT_ROOT_DIR: FIXTURES, ...env, DATA_DIR: dataDir });
+  // RUNNER_ENGINE from the test run's environment: `RUNNER_ENGINE=warm npx vitest run ...` runs a suite on the warm engine.
+  const engine = process.env.RUNNER_ENGINE ? { RUNNER_ENGINE: process.env.RUNNER_ENGINE } : {};
+  return loadConfig({ PATH: process.env.PATH, HOME: process.env.HOME, PROJECT_ROOT_DIR: FIXTURES, ...engine, ...env, DATA_DIR: dataDir });
 }
 
 export function testEngine(opts: { env?: Record<string, string>; vaultPasswordFile?: string | null; baseEnv?: NodeJS.ProcessEnv } = {}) {

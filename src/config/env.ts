@@ -92,6 +92,8 @@ export interface RunnerConfig {
   cancelGraceMs: number;
   /** On shutdown, time running runs get to finish before they are canceled. */
   shutdownGraceMs: number;
+  /** `warm` (default): runs forked from a pre-imported Python (src/engine/warm/); `ansible-runner`: a process per run. */
+  engine: 'ansible-runner' | 'warm';
 }
 
 export { DEFAULT_CORS_ORIGIN_REGEX } from './schema.js';
@@ -243,6 +245,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       timeoutMs: ms(e.RUNNER_TIMEOUT),
       cancelGraceMs: ms(e.RUNNER_CANCEL_GRACE),
       shutdownGraceMs: ms(e.SHUTDOWN_GRACE),
+      engine: e.RUNNER_ENGINE,
     }),
     status: Object.freeze({
       pollIntervalMs: ms(e.STATUS_POLL_INTERVAL),

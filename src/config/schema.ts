@@ -66,6 +66,10 @@ export const envSchema = Type.Object({
     'absolute path (a pyenv `python3` first on `PATH` cannot import Debian\'s ansible-runner)',
     { default: '/usr/bin/ansible-runner' },
   ),
+  RUNNER_ENGINE: oneOf(
+    ['ansible-runner', 'warm'] as const, 'warm',
+    '`warm`: each run is forked from one pre-started Python with ansible-runner and Ansible already imported (same arguments, events, artifacts and rc; see "The engine"); `ansible-runner`: each run is an `ansible-runner run` process',
+  ),
   STATUS_POLL_INTERVAL: seconds(5, 0.05, 3600, '`/ws/vm-status` poll period'),
   STATUS_HEARTBEAT_INTERVAL: seconds(30, 0.05, 3600, '`/ws/vm-status` ping period'),
   STATUS_MAX_BUFFERED_BYTES: whole(1024 * 1024, 1024, 1 << 30, 'unsent data after which a slow status viewer is dropped'),

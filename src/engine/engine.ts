@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import { EngineClosedError, QueueFullError } from '../errors.js';
 import { Run, type RunEnvironment } from './run.js';
+import { WarmServer, runnerPython } from './warm/client.js';
 import type { RunResult, RunSpec } from './types.js';
 
 export interface EngineOptions {
@@ -44,6 +45,8 @@ export class Engine {
   private readonly running = new Set<Run>();
   private readonly queue: Run[] = [];
   private readonly runEnv: RunEnvironment;
+  /** RUNNER_ENGINE=warm: the pre-imported Python the runs are forked from. */
+  readonly warm: WarmServer | null;
   private closed = false;
   /** Runs accepted since creation (for metrics, and for tests proving that nothing ran). */
   private startedCount = 0;
@@ -52,6 +55,9 @@ export class Engine {
 
   constructor(private readonly opts: EngineOptions) {
     const r = opts.config.runner;
+    const env = childEnvironment(opts.baseEnv ?? process.env, opts.config.projectRootDir);
+    const engine = r.engine ?? 'warm';
+    this.warm = engine === 'warm' ? WarmServer.acquire({ python: runnerPython(r.bin), env, tmpDir: r.tmpDir, log: opts.log }) : null;
     this.runEnv = {
       bin: r.bin,
       tmpDir: r.tmpDir,
@@ -59,8 +65,10 @@ export class Engine {
       defaultTimeoutMs: r.timeoutMs,
       vaultPasswordFile: opts.vaultPasswordFile,
       vaultFile: opts.config.vaultFile,
-      env: childEnvironment(opts.baseEnv ?? process.env, opts.config.projectRootDir),
+      env,
       log: opts.log,
+      engine,
+      warm: this.warm,
     };
   }
 
@@ -126,13 +134,19 @@ export class Engine {
     this.closed = true;
     for (const run of [...this.queue]) run.cancel();
     const pending = [...this.running].map((r) => r.done);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return this.warm?.release();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.all(pending), graceOver]);
     clearTimeout(timer);
     for (const run of this.running) run.cancel();
     await Promise.all(pending);
+    await this.warm?.release();
+  }
+
+  /** Starts the warm server now rather than on the first run (no-op for the plain engine). */
+  warmUp(): Promise<void> {
+    return this.warm ? this.warm.start().catch((err: Error) => this.opts.log.error({ err }, 'the warm engine could not start')) : Promise.resolve();
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -8,6 +8,9 @@ import type { Logger } from 'pino';
 import { toUnsafeYaml } from './extravars.js';
 import { descendants, isAlive, processesWithEnvironment, signal } from './process-tree.js';
 import type { RunResult, RunSpec, RunStatus, RunnerEvent } from './types.js';
+import type { WarmServer } from './warm/client.js';
+
+export type EngineKind = 'ansible-runner' | 'warm';
 
 export interface RunEnvironment {
   bin: string;
@@ -19,6 +22,16 @@ export interface RunEnvironment {
   /** The child's environment, already stripped of secrets. */
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** `warm`: the run goes to the warm server (src/engine/warm/), with the same arguments. */
+  engine?: EngineKind;
+  warm?: WarmServer | null;
+}
+
+/** The run's top process: ansible-runner spawned, or the warm server's forked run process. */
+interface RunProcess {
+  pid: number | undefined;
+  alive(): boolean;
+  kill(sig: NodeJS.Signals): void;
 }
 
 export type RunState = 'queued' | 'running' | 'finished';
@@ -47,7 +60,13 @@ export class Run extends EventEmitter {
   readonly done: Promise<RunResult>;
   state: RunState = 'queued';
   private startedAt = 0;
-  private child: ChildProcess | null = null;
+  private child: RunProcess | null = null;
+  /** warm: the playbook process ran in the warm interpreter (`warm`) or exec'ed ansible-playbook (`exec`). */
+  playbookMode: string | null = null;
+  /** warm, mode `exec`: why the warm interpreter was not used. */
+  playbookWhy: string | null = null;
+  /** warm: why the run ended without ansible-runner's exit status (its server died, ...). */
+  private lostReason: string | null = null;
   private stopReason: StopReason | null = null;
   private playbookPid: number | null = null;
   private doomed: number[] = [];
@@ -71,10 +90,12 @@ export class Run extends EventEmitter {
   /** Once the process exists (cancel may come while the private directory is being prepared). */
   private terminate(): void {
     const child = this.child;
+    if (this.stopReason && !child?.pid) this.abortWarm?.();
     if (!child?.pid || !this.stopReason) return;
     // ansible-runner answers SIGTERM by killing ansible-playbook's process group and writing
     // status=canceled. Remember the tree now: once the runner is gone its children are orphans.
     this.doomed = descendants(child.pid);
+    if (this.playbookPid) this.doomed.push(this.playbookPid);
     child.kill('SIGTERM');
     this.timers.push(setTimeout(() => this.killTree(), this.ctx.cancelGraceMs).unref());
   }
@@ -90,11 +111,12 @@ export class Run extends EventEmitter {
     try {
       privateDir = await fs.promises.mkdtemp(path.join(this.ctx.tmpDir, 'r42-run-'));
       const args = await this.prepare(privateDir);
-      const exit = await this.spawnAndWait(args, privateDir);
+      const exit = this.ctx.engine === 'warm' && this.ctx.warm ? await this.warmAndWait(args, privateDir) : await this.spawnAndWait(args, privateDir);
       const fromDisk = await readArtifactEvents(path.join(privateDir, 'artifacts', this.id));
       outcome = { ...exit, events: fromDisk ?? exit.events };
       // A stopped run's log ends wherever Ansible was: say why it ends there.
       if (this.stopReason) outcome.events = [...outcome.events, verboseEvent(this.stopText())];
+      else if (this.lostReason) outcome.events = [...outcome.events, verboseEvent(`ERROR! the run was lost: ${this.lostReason}`)];
     } catch (err) {
       this.ctx.log.error({ err, run: this.id }, 'ansible-runner could not be started');
       const text = `ERROR! ansible-runner could not be started: ${(err as Error).message}`;
@@ -133,7 +155,11 @@ export class Run extends EventEmitter {
     return new Promise((resolve, reject) => {
       const live: RunnerEvent[] = [];
       const child = spawn(ctx.bin, args, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      this.child = child;
+      this.child = {
+        pid: child.pid,
+        alive: () => child.exitCode === null && child.signalCode === null,
+        kill: (sig) => child.kill(sig),
+      };
       child.once('error', reject);
       if (child.pid) this.emit('spawn', { pid: child.pid, privateDir: cwd });
       this.terminate();
@@ -163,6 +189,97 @@ export class Run extends EventEmitter {
           if (rc !== 0 && live.length === 0) live.push(verboseEvent(stderr));
         }
         if (sig) ctx.log.warn({ run: this.id, signal: sig }, 'ansible-runner ended by a signal');
+        this.exitRc = code;
+        resolve({ rc: this.stopReason ? 254 : rc, status, events: live });
+      });
+    });
+  }
+
+  private exitRc: number | null = null;
+  /** warm, before the server reported the run's process: drop the connection. */
+  private abortWarm: (() => void) | null = null;
+
+  /** The warm path: the same arguments, sent to the warm server; its connection is the runner's stdout. */
+  private async warmAndWait(args: string[], cwd: string): Promise<{ rc: number; status: RunStatus; events: RunnerEvent[] }> {
+    const { ctx, spec } = this;
+    const warm = ctx.warm!;
+    // As the plain engine would find out: the configured ansible-runner must exist.
+    await fs.promises.access(ctx.bin, fs.constants.X_OK).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`spawn ${ctx.bin} ${err.code ?? 'EACCES'}`);
+    });
+    const { socket, generation } = await warm.connect({ argv: args, env: ctx.env, cwd });
+    return new Promise((resolve) => {
+      const live: RunnerEvent[] = [];
+      let closed = false;
+      let started = false;
+      let exitRc: number | null = null;
+      let stderr = '';
+      this.child = {
+        pid: undefined,
+        alive: () => !closed,
+        kill: (sig) => {
+          if (this.child?.pid) signal(this.child.pid, sig);
+        },
+      };
+      const onServerExit = (e: { generation: number; reason: string }) => {
+        if (e.generation === generation && !this.stopReason) this.lostReason ??= e.reason;
+      };
+      warm.on('exit', onServerExit);
+      this.abortWarm = () => socket.destroy();
+      if (this.stopReason) socket.destroy();
+
+      const timeoutMs = spec.timeoutMs ?? ctx.defaultTimeoutMs;
+      this.timers.push(setTimeout(() => this.cancel('timeout'), timeoutMs).unref());
+
+      const lines = createInterface({ input: socket, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        if (line.startsWith('{"r42warm"')) {
+          try {
+            const msg = JSON.parse(line) as { r42warm: string; pid?: number; rc?: number; data?: string; mode?: string; why?: string };
+            if (msg.r42warm === 'started' && msg.pid) {
+              started = true;
+              this.child!.pid = msg.pid;
+              this.emit('spawn', { pid: msg.pid, privateDir: cwd });
+              this.terminate();
+            } else if (msg.r42warm === 'playbook' && msg.pid) {
+              this.playbookPid = msg.pid;
+              this.playbookMode = msg.mode ?? null;
+              this.playbookWhy = msg.why ?? null;
+              if (msg.mode !== 'warm') ctx.log.info({ run: this.id, mode: msg.mode, why: msg.why }, 'warm engine: playbook started cold');
+            } else if (msg.r42warm === 'stderr') {
+              if (stderr.length < 16_384) stderr += msg.data ?? '';
+            } else if (msg.r42warm === 'exit') {
+              exitRc = msg.rc ?? null;
+            }
+            return;
+          } catch {
+            // an event line after all
+          }
+        }
+        const ev = parseEventLine(line);
+        live.push(ev);
+        this.emit('event', ev);
+      });
+      socket.on('error', (err) => ctx.log.warn({ run: this.id, err }, 'warm engine connection error'));
+      socket.once('close', () => {
+        closed = true;
+        warm.off('exit', onServerExit);
+        for (const t of this.timers) clearTimeout(t);
+        if (exitRc === null && !this.stopReason) {
+          this.lostReason ??= started
+            ? 'its process ended without an exit status (killed or crashed)'
+            : 'the warm engine process ended before the run started';
+        }
+        let rc = exitRc ?? -1;
+        // ansible-runner canceled by its server's end (parent-death signal) reports 254, canceled.
+        if (this.lostReason && !this.stopReason && rc === 0) rc = -1;
+        let status: RunStatus = rc === 0 && !this.lostReason ? 'successful' : 'failed';
+        if (this.stopReason) status = this.stopReason;
+        if (stderr.trim() !== '') {
+          ctx.log.warn({ run: this.id, stderr: stderr.slice(0, 2000) }, 'ansible-runner wrote to stderr');
+          if (rc !== 0 && live.length === 0) live.push(verboseEvent(stderr));
+        }
+        this.exitRc = rc;
         resolve({ rc: this.stopReason ? 254 : rc, status, events: live });
       });
     });
@@ -180,14 +297,18 @@ export class Run extends EventEmitter {
   private killTree(): void {
     const child = this.child;
     const pids = new Set(this.doomed);
-    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    if (child?.pid && child.alive()) {
       for (const pid of descendants(child.pid)) pids.add(pid);
+      // The warm run process leads a process group of its own (setsid): all of it goes.
+      if (this.ctx.engine === 'warm') signal(-child.pid, 'SIGKILL');
       signal(child.pid, 'SIGKILL');
     }
     if (this.playbookPid && isAlive(this.playbookPid)) signal(-this.playbookPid, 'SIGKILL');
     // A run stopped early (before ansible-playbook printed an event) may have left a playbook
     // process the runner no longer knows about: find it by the run id in its environment.
-    if (this.stopReason || child?.exitCode !== 0) for (const pid of processesWithEnvironment(this.id)) pids.add(pid);
+    // (A warm run's processes are forks: their environment block is the server's, and the
+    // server reports the playbook process as soon as it exists.)
+    if (this.ctx.engine !== 'warm' && (this.stopReason || this.exitRc !== 0)) for (const pid of processesWithEnvironment(this.id)) pids.add(pid);
     for (const pid of pids) if (isAlive(pid)) signal(pid, 'SIGKILL');
   }
 

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify';
+import { VMID_KEYWORD } from '../schemas/common.js';
 
 /**
  * Request validation with the original API's acceptance rules and error format.
@@ -29,12 +30,12 @@ function types(schema: JsonSchema): string[] {
   return schema.type === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type];
 }
 
-/**
- * Marks a VM id field (`x-vmid`): a digit string or a number, which becomes a number before the
- * check, so that the range applies to both and every layer after validation (the per-VM lock,
- * the job record, Ansible) sees one canonical id: "0004001" and 4001 are the same VM.
+/*
+ * A VM id field (marked VMID_KEYWORD by schemas/common.ts): a digit string or a number, which
+ * becomes a number before the check, so that the range applies to both and every layer after
+ * validation (the per-VM lock, the job record, Ansible) sees one canonical id: "0004001" and 4001
+ * are the same VM.
  */
-export const VMID_KEYWORD = 'x-vmid';
 
 /**
  * Converts, in place where possible, what pydantic v2's lax mode converts for JSON input, and

@@ -53,7 +53,7 @@ export const envSchema = Type.Object({
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info', 'pino level (`debug`, `info`, `warn`, `error`, `silent`)'),
   RUNNER_MAX_CONCURRENT: Type.Optional(Type.Integer({
     minimum: 1, maximum: 256, 'x-default': 'number of cores',
-    description: 'playbook runs executing at once (each is CPU-bound, about one core-second)',
+    description: 'playbook runs executing at once (each is CPU-bound: about 0.2 CPU-second with the warm engine, 0.9 with the plain one)',
   })),
   RUNNER_MAX_QUEUED: whole(32, 0, 100_000, 'runs waiting for a slot; beyond that the API answers 503 with `Retry-After`'),
   RUNNER_TIMEOUT: seconds(900, 1, 86_400, 'a run still going after this is stopped and reported as timeout (rc 254, HTTP 500)'),

@@ -5,18 +5,16 @@
  *
  *   node --import tsx bench/engine.ts [iterations]
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config/env.js';
 import { REPO_ROOT } from '../src/config/paths.js';
 import { Engine } from '../src/engine/engine.js';
 import { extractResult } from '../src/engine/extract.js';
+import { bareAnsibleRunner } from './lib/bare-runner.js';
 
-const exec = promisify(execFile);
 const fixtures = path.join(REPO_ROOT, 'tests', 'fixtures');
 const playbook = path.join(fixtures, 'playbooks', 'publish.yml');
 const inventory = path.join(fixtures, 'inventory', 'hosts.yml');
@@ -35,16 +33,7 @@ function engineWith(env: Record<string, string> = {}): Engine {
   return new Engine({ config, vaultPasswordFile: null, log });
 }
 
-async function bareRun(): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-bench-'));
-  const vars = path.join(dir, 'vars.json');
-  fs.writeFileSync(vars, JSON.stringify({ value: 'bench' }));
-  const t0 = performance.now();
-  await exec('/usr/bin/ansible-runner', ['run', dir, '-p', playbook, `--inventory=${inventory}`, '-j', '--limit=testhost', `--cmdline=-e @${vars}`], { maxBuffer: 64 << 20 });
-  const t = performance.now() - t0;
-  fs.rmSync(dir, { recursive: true, force: true });
-  return t;
-}
+const bareRun = () => bareAnsibleRunner({ playbook, inventory, limit: 'testhost', extravars: { value: 'bench' } });
 
 async function engineRun(engine: Engine): Promise<number> {
   const t0 = performance.now();

@@ -7,20 +7,17 @@
  *
  *   node --import tsx bench/route-engines.ts [rounds]
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../src/app.js';
 import { REPO_ROOT } from '../src/config/paths.js';
-import { descendants } from '../src/engine/process-tree.js';
+import { pssKb } from './lib/memory.js';
 import { routeTable } from '../src/routes/table.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { removeTempDirs, simulatorInventory, testConfig } from '../tests/helpers.js';
+import { bareAnsibleRunner } from './lib/bare-runner.js';
 
-const exec = promisify(execFile);
 const rounds = Number(process.argv[2] ?? 5);
 const TASK_MS = 500;
 const sim = await startSimulator({ port: 0, taskDurationMs: TASK_MS });
@@ -51,28 +48,7 @@ async function call(kind: Kind, operationId: string, body?: Record<string, unkno
   return ms;
 }
 
-async function bare(): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-bench-'));
-  const t0 = performance.now();
-  await exec('/usr/bin/ansible-runner', ['run', dir, '-p', onePlaybook, `--inventory=${inventory}`, '-j', '--limit=proxmox'], { maxBuffer: 64 << 20 });
-  const ms = performance.now() - t0;
-  fs.rmSync(dir, { recursive: true, force: true });
-  return ms;
-}
-
-/** Proportional set size (kB) of every process below this one: shared pages counted once. */
-function pssKb(): number {
-  let total = 0;
-  for (const pid of descendants(process.pid)) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) total += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
+const bare = () => bareAnsibleRunner({ playbook: onePlaybook, inventory, limit: 'proxmox' });
 
 /** `n` calls of `fn`, `c` at a time: runs/s, and the peak PSS above idle per concurrent run (MiB). */
 async function throughput(fn: () => Promise<number>, n = 12, c = 4): Promise<{ rate: number; mibPerRun: number }> {

@@ -7,11 +7,8 @@
  *
  *   node --import tsx bench/routes.ts [iterations]
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/env.js';
@@ -19,8 +16,8 @@ import { REPO_ROOT } from '../src/config/paths.js';
 import { routeTable } from '../src/routes/table.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { removeTempDirs, simulatorInventory } from '../tests/helpers.js';
+import { bareAnsibleRunner } from './lib/bare-runner.js';
 
-const exec = promisify(execFile);
 const iterations = Number(process.argv[2] ?? 3);
 const sim = await startSimulator({ port: 0 });
 const inventoryDir = simulatorInventory(sim);
@@ -55,17 +52,10 @@ const families: Family[] = [
   },
 ];
 
-async function bareRun(extravars: Record<string, unknown>): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-bench-'));
-  const vars = path.join(dir, 'vars.json');
-  fs.writeFileSync(vars, JSON.stringify({ hosts: 'proxmox', ...extravars }));
-  const t0 = performance.now();
-  await exec('/usr/bin/ansible-runner', ['run', dir, '-p', path.join(REPO_ROOT, 'playbooks', 'generic.yml'), `--inventory=${path.join(inventoryDir, 'hosts.yml')}`, '-j', '--limit=proxmox', `--cmdline=-e @${vars}`],
-    { maxBuffer: 64 << 20, env: { ...process.env, ANSIBLE_ROLES_PATH: path.join(REPO_ROOT, 'roles') } });
-  const t = performance.now() - t0;
-  fs.rmSync(dir, { recursive: true, force: true });
-  return t;
-}
+const bareRun = (extravars: Record<string, unknown>) => bareAnsibleRunner({
+  playbook: path.join(REPO_ROOT, 'playbooks', 'generic.yml'), inventory: path.join(inventoryDir, 'hosts.yml'), limit: 'proxmox',
+  extravars: { hosts: 'proxmox', ...extravars }, env: { ...process.env, ANSIBLE_ROLES_PATH: path.join(REPO_ROOT, 'roles') },
+});
 
 async function apiRun(f: Family): Promise<{ ms: number; runs: number }> {
   const def = routeTable.find((d) => d.operationId === f.operationId)!;

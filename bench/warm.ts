@@ -7,18 +7,15 @@
  *
  *   node --import tsx bench/warm.ts [iterations]
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../src/config/env.js';
 import { REPO_ROOT } from '../src/config/paths.js';
 import { Engine } from '../src/engine/engine.js';
-import { descendants } from '../src/engine/process-tree.js';
+import { pssKb } from './lib/memory.js';
+import { bareAnsibleRunner } from './lib/bare-runner.js';
 
-const exec = promisify(execFile);
 const fixtures = path.join(REPO_ROOT, 'tests', 'fixtures');
 const playbook = path.join(fixtures, 'playbooks', 'one-task.yml');
 const sleepPlaybook = path.join(fixtures, 'playbooks', 'sleep.yml');
@@ -51,29 +48,13 @@ function engineWith(kind: string): Engine {
   return new Engine({ config, vaultPasswordFile: null, log });
 }
 
-async function bare(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-bench-'));
-  await exec('/usr/bin/ansible-runner', ['run', dir, '-p', playbook, `--inventory=${inventory}`, '-j', '--limit=testhost'], { maxBuffer: 64 << 20 });
-  fs.rmSync(dir, { recursive: true, force: true });
-}
+const bare = async (): Promise<void> => {
+  await bareAnsibleRunner({ playbook, inventory, limit: 'testhost' });
+};
 
 async function viaEngine(engine: Engine): Promise<void> {
   const r = await engine.run({ playbook, inventory, limit: 'testhost' });
   if (r.rc !== 0) throw new Error(`engine run failed: rc ${r.rc}`);
-}
-
-/** Proportional set size (kB) of the processes below this one: shared pages counted once. */
-function pssKb(): number {
-  let total = 0;
-  for (const pid of descendants(process.pid)) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) total += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return total;
 }
 
 async function memoryPerRun(engine: Engine, n: number): Promise<number> {

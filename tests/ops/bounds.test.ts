@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { REPO_ROOT } from '../../src/config/paths.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { bodyOperations, simulatorInventory, testConfig } from '../helpers.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { startDocumentTarget } from './document-target.js';
 
 /**
  * Absurd input never runs anything: every field of every operation, read from the served OpenAPI
@@ -18,20 +16,16 @@ type Schema = {
 };
 interface Op { method: string; url: string; operationId: string; schema: Schema }
 
+let target: Awaited<ReturnType<typeof startDocumentTarget<Schema>>>;
 let sim: Simulator;
-let app: Awaited<ReturnType<typeof createApp>>;
-const ops: Op[] = [];
+let app: typeof target.app;
+let ops: Op[] = [];
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0 });
-  app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: simulatorInventory(sim) }), { logger: false });
-  // The document shares schemas as components: every operation with its references resolved.
-  ops.push(...bodyOperations<Schema>((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json()));
+  target = await startDocumentTarget<Schema>();
+  ({ sim, app, ops } = target);
 });
-afterAll(async () => {
-  await app.close();
-  await sim.close();
-});
+afterAll(() => target.close());
 
 const typesOf = (s: Schema) => (Array.isArray(s.type) ? s.type : s.type ? [s.type] : []);
 

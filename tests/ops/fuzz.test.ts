@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { REPO_ROOT } from '../../src/config/paths.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { bodyOperations, simulatorInventory, testConfig } from '../helpers.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import { startDocumentTarget } from './document-target.js';
 
 /**
  * Bad input generated from the served OpenAPI document: for every operation and every body field,
@@ -13,20 +11,16 @@ import { bodyOperations, simulatorInventory, testConfig } from '../helpers.js';
  */
 
 type Schema = { type?: string | string[]; pattern?: string; properties?: Record<string, Schema>; required?: string[]; examples?: unknown[]; anyOf?: Schema[] };
+let target: Awaited<ReturnType<typeof startDocumentTarget<Schema>>>;
 let sim: Simulator;
-let app: Awaited<ReturnType<typeof createApp>>;
-const ops: { method: string; url: string; operationId: string; schema: Schema }[] = [];
+let app: typeof target.app;
+let ops: { method: string; url: string; operationId: string; schema: Schema }[] = [];
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0 });
-  app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: simulatorInventory(sim) }), { logger: false });
-  // The document shares schemas as components: every operation with its references resolved.
-  ops.push(...bodyOperations<Schema>((await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json()));
+  target = await startDocumentTarget<Schema>();
+  ({ sim, app, ops } = target);
 });
-afterAll(async () => {
-  await app.close();
-  await sim.close();
-});
+afterAll(() => target.close());
 
 const BREAKERS = ['../../etc/passwd', 'a;reboot', '$(id)', '`id`', '{{ lookup("pipe","id") }}', '{% raw %}x', 'a\nb', 'a\u0000b', 'x'.repeat(10_000), 'ｐｘ－ｔｅｓｔｉｎｇ', 'a b', '-', '--limit=all'];
 const nullable = (s: Schema) => (Array.isArray(s.type) && s.type.includes('null')) || (s.anyOf ?? []).some((x) => x.type === 'null');

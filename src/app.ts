@@ -44,7 +44,7 @@ export interface AppOptions {
 }
 
 /** The job store the configuration asks for: SQLite in DATA_DIR/jobs.db, or memory. */
-export function openJobStore(config: Readonly<Config>): JobStore {
+function openJobStore(config: Readonly<Config>): JobStore {
   return config.jobs.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore(path.join(config.jobs.dataDir, 'jobs.db'));
 }
 

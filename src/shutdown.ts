@@ -86,7 +86,7 @@ export function registerShutdown(app: FastifyInstance): (parts: Partial<AppParts
 const MARGIN_MS = 5000;
 
 /** The longest an orderly shutdown may take: runs get SHUTDOWN_GRACE, then RUNNER_CANCEL_GRACE to stop. */
-export function shutdownBoundMs(config: Readonly<Config>): number {
+function shutdownBoundMs(config: Readonly<Config>): number {
   return config.runner.shutdownGraceMs + config.runner.cancelGraceMs + MARGIN_MS;
 }
 

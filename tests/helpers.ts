@@ -6,6 +6,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../src/config/env.js';
 import { REPO_ROOT } from '../src/config/paths.js';
 import { Engine } from '../src/engine/engine.js';
+import { processesNaming } from '../src/engine/process-tree.js';
 
 export const FIXTURES = path.join(REPO_ROOT, 'tests', 'fixtures');
 export const FIXTURE_INVENTORY = path.join(FIXTURES, 'inventory', 'hosts.yml');
@@ -50,19 +51,7 @@ export function listFiles(dir: string): string[] {
 }
 
 /** Pids of processes whose command line contains `needle`. */
-export function processesMatching(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(needle)) out.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+export const processesMatching = (needle: string): number[] => processesNaming(needle, ['cmdline']);
 
 export async function waitFor(cond: () => boolean, timeoutMs = 20_000, stepMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;

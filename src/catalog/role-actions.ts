@@ -12,10 +12,10 @@ import YAML from 'yaml';
  * (vars/ or defaults/), the upstream one compares `proxmox_vm_action` with each name in its task
  * files. A role found in neither form is not second-guessed (null: no check).
  */
-export const CONTROLLER_ROLE = 'range42-ansible_roles-proxmox_controller';
+const CONTROLLER_ROLE = 'range42-ansible_roles-proxmox_controller';
 
 /** The directories Ansible searches for roles, in its order (as the engine sets ANSIBLE_ROLES_PATH). */
-export function rolesPath(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+function rolesPath(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const inherited = env.ANSIBLE_ROLES_PATH || '~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles';
   return [path.join(projectRootDir, 'roles'), ...inherited.split(':')].filter(Boolean).map((d) => d.replace(/^~(?=\/|$)/, os.homedir()));
 }

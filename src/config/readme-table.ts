@@ -1,8 +1,8 @@
 import { configurationTable } from './schema.js';
 
 /** The README's Configuration table lies between these two lines (written by `npm run config-table`). */
-export const TABLE_START = '<!-- configuration table: generated from src/config/schema.ts by `npm run config-table` -->';
-export const TABLE_END = '<!-- end of configuration table -->';
+const TABLE_START = '<!-- configuration table: generated from src/config/schema.ts by `npm run config-table` -->';
+const TABLE_END = '<!-- end of configuration table -->';
 
 /** The table as the README holds it now, or null when the markers are missing. */
 export function readmeTable(readme: string): string | null {

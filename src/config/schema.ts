@@ -24,7 +24,7 @@ const whole = (fallback: number, minimum: number, maximum: number, description: 
 const oneOf = <T extends string>(values: readonly T[], fallback: T, description: string) =>
   Type.Enum([...values], { default: fallback, description });
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = Type.Object({
   PROJECT_ROOT_DIR: optional('holds `playbooks/generic.yml`, `playbooks/ping.yml`, `roles/`', { 'x-default': 'the repository' }),

@@ -6,7 +6,7 @@ import { DomainError, pyRepr, type DomainErrorCode } from '../errors.js';
  * Names of bundles, scenarios and inventories that clients may send: slash-separated segments
  * of letters, digits, `_` and `-`. No dots, so no `..`; no leading slash, so nothing absolute.
  */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+const NAME_PATTERN = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
 
 export type PlaybookKind = 'bundles' | 'scenarios' | 'actions';
 

@@ -1,19 +1,40 @@
 import fs from 'node:fs';
 
-/** Parent pid of every live process, read from /proc (Linux). */
-function parentMap(): Map<number, number> {
-  const parents = new Map<number, number>();
+/**
+ * The one /proc scanner (Linux): calls `visit` with every live process but this one and a reader
+ * of its /proc files. A process that ends, or is not ours to read, while it is visited is skipped.
+ */
+function forEachProcess(visit: (pid: number, read: (file: string) => string) => void): void {
   for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(fields[1]));
+      visit(Number(entry), (file) => fs.readFileSync(`/proc/${entry}/${file}`, 'latin1'));
     } catch {
-      // the process ended while we were reading
+      // gone, or not ours to read
     }
   }
+}
+
+/** Pids whose /proc `files` (e.g. cmdline, environ) contain `needle`. */
+export function processesNaming(needle: string, files: readonly string[]): number[] {
+  const out: number[] = [];
+  forEachProcess((pid, read) => {
+    if (files.some((f) => { try { return read(f).includes(needle); } catch { return false; } })) out.push(pid);
+  });
+  return out;
+}
+
+/**
+ * The fields of a /proc/<pid>/stat text after the command name, from field 3 (state) on: the
+ * name (field 2) may contain spaces and parentheses, so parsing starts after the last ')'.
+ * Field n of proc(5) is index n - 3.
+ */
+export const statFields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+/** Parent pid of every live process. */
+function parentMap(): Map<number, number> {
+  const parents = new Map<number, number>();
+  forEachProcess((pid, read) => parents.set(pid, Number(statFields(read('stat'))[1])));
   return parents;
 }
 
@@ -57,15 +78,4 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
  * artifact directory (named after the run id) in its environment, and ansible-playbook runs in a
  * session of its own: this finds it even when the runner died before reporting its pid.
  */
-export function processesWithEnvironment(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) out.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
+export const processesWithEnvironment = (needle: string): number[] => processesNaming(needle, ['environ']);

@@ -346,7 +346,7 @@ function parseEventLine(line: string): RunnerEvent {
 }
 
 /** The job events in counter order, or null when the directory is missing. */
-export async function readArtifactEvents(artifactDir: string): Promise<RunnerEvent[] | null> {
+async function readArtifactEvents(artifactDir: string): Promise<RunnerEvent[] | null> {
   const dir = path.join(artifactDir, 'job_events');
   let names: string[];
   try {

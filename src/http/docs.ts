@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { shareComponents } from './openapi-components.js';
 
-export const API_INFO = {
+const API_INFO = {
   title: 'CR42 - API',
   version: 'v0.1',
   description:
@@ -37,7 +37,7 @@ const REDOC_PAGE = `<!DOCTYPE html>
  * the bundle next to this module (dist/http/redoc/), and from src/ (npm start, tests) it is read
  * from the installed package.
  */
-export function redocBundleFile(): string {
+function redocBundleFile(): string {
   const shipped = fileURLToPath(new URL('./redoc/redoc.standalone.js', import.meta.url));
   if (fs.existsSync(shipped)) return shipped;
   return createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');

@@ -156,7 +156,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
  * The refused input is echoed back (as pydantic does), but a body nested thousands of levels deep
  * would overflow the serializer's stack: beyond a depth of 16 the value is replaced by a marker.
  */
-export function limitDepth(value: unknown, depth = 16): unknown {
+function limitDepth(value: unknown, depth = 16): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth === 0) return '[nested too deeply]';
   if (Array.isArray(value)) return value.map((v) => limitDepth(v, depth - 1));

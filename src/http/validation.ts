@@ -52,7 +52,7 @@ function types(schema: JsonSchema): string[] {
  *
  * Whatever is not converted is left for the strict check to refuse with pydantic's error type.
  */
-export function laxCoerce(schema: JsonSchema | undefined, value: unknown): unknown {
+function laxCoerce(schema: JsonSchema | undefined, value: unknown): unknown {
   if (!schema || value === null || value === undefined) return value;
   const t = types(schema);
   const wantsString = t.includes('string');

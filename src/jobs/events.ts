@@ -10,7 +10,7 @@ const ANSI = /\x1B[@-_][0-?]*[ -/]*[@-~]/g;
 const MAX_TEXT = 2000;
 
 /** ansible-runner's `created` is UTC without a zone ("2026-01-02T03:04:05.123456"). */
-export function eventTime(created: unknown): string {
+function eventTime(created: unknown): string {
   if (typeof created === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$/.test(created)) {
     const d = new Date(`${created}Z`);
     if (!Number.isNaN(d.getTime())) return d.toISOString();

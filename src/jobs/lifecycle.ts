@@ -23,7 +23,7 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
 };
 
 /** How often the end of a job the store refused is written again. */
-export const RECORD_RETRY_MS = 5000;
+const RECORD_RETRY_MS = 5000;
 
 export const canTransition = (from: JobStatus, to: JobStatus): boolean => TRANSITIONS[from].includes(to);
 

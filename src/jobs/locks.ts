@@ -11,7 +11,7 @@ interface Entry {
   waiters: Waiter[];
 }
 
-export const lockKey = (t: VmTarget) => `${t.node}\u0000${t.vmid}`;
+const lockKey = (t: VmTarget) => `${t.node}\u0000${t.vmid}`;
 
 /** Targets without duplicates, in the one global order every job takes its locks in. */
 export function lockOrder(targets: readonly VmTarget[]): VmTarget[] {

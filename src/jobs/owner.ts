@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isAlive, signal } from '../engine/process-tree.js';
+import { isAlive, processesNaming, signal, statFields } from '../engine/process-tree.js';
 import type { JobOwner, JobRunInfo } from './types.js';
 
 let bootId: string | null = null;
@@ -20,8 +20,7 @@ function currentBootId(): string {
 /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null. */
 function startTicks(pid: number): string | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return statFields(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))[19] ?? null;
   } catch {
     return null;
   }
@@ -57,23 +56,7 @@ export function ownerAlive(owner: JobOwner): boolean {
 }
 
 /** Pids whose command line (ansible-runner's --ident) or environment (ansible-playbook's) names the run. */
-export function processesOfRun(runId: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    for (const file of ['cmdline', 'environ']) {
-      try {
-        if (fs.readFileSync(`/proc/${entry}/${file}`, 'latin1').includes(runId)) {
-          out.push(Number(entry));
-          break;
-        }
-      } catch {
-        // gone, or not ours to read
-      }
-    }
-  }
-  return out;
-}
+export const processesOfRun = (runId: string): number[] => processesNaming(runId, ['cmdline', 'environ']);
 
 /**
  * What a run of a dead service left behind: its processes (ansible-runner and ansible-playbook

@@ -1,3 +1,5 @@
+import { isSecretKey } from '../config/secret-names.js';
+
 /**
  * Secrets never reach the job store or an event stream. Two rules, applied to everything stored
  * or streamed:
@@ -11,14 +13,8 @@
 
 export const REDACTED = '[redacted]';
 
-const SECRET_KEY = /pass(?:word|wd|phrase)?|secret|token|api_?key|private_?key|credential/i;
-const IDENTIFIER_KEY = /(?:_id|id|_name|_user)$/i;
 /** Shorter values are only redacted by key: replacing "abc" in every log line would maim the logs. */
-export const MIN_SECRET_LENGTH = 4;
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key) && !IDENTIFIER_KEY.test(key);
-}
+const MIN_SECRET_LENGTH = 4;
 
 const isRedactable = (v: unknown) => v !== null && v !== undefined && typeof v !== 'boolean' && v !== '';
 

@@ -3,7 +3,7 @@
  * timeout, an I/O error) often succeed a moment later. A few retries with growing pauses; the last
  * error is thrown when they are used up, and the caller decides what a job does without its record.
  */
-export const STORE_RETRY_DELAYS_MS: readonly number[] = [50, 200, 500, 1000, 2000];
+const STORE_RETRY_DELAYS_MS: readonly number[] = [50, 200, 500, 1000, 2000];
 
 export async function retrying<T>(write: () => Promise<T>, delaysMs: readonly number[] = STORE_RETRY_DELAYS_MS): Promise<T> {
   for (let attempt = 0; ; attempt++) {

@@ -2,10 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/env.js';
 import { decryptVault, isVaultText, isVaultValue, parseVaultYaml } from '../proxmox/ansible-vault.js';
-import { isSecretKey } from './redact.js';
+import { isSecretEnvName, isSecretKey } from '../config/secret-names.js';
 
-// The engine's rule for secret-looking environment variable names (they never reach runs either).
-const SECRET_ENV = /PASS(WORD|PHRASE)?|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY/i;
 const REFRESH_MS = 5000;
 
 /**
@@ -42,7 +40,7 @@ export class ServiceSecrets {
         // unreadable: runs will say so
       }
     }
-    for (const [k, v] of Object.entries(this.env)) if (SECRET_ENV.test(k)) add(v);
+    for (const [k, v] of Object.entries(this.env)) if (isSecretEnvName(k)) add(v);
     for (const file of [path.join(this.config.inventoryDir, 'hosts.yml'), this.config.vaultFile]) {
       if (file) for (const v of secretsOfVarsFile(file, vaultPassword)) add(v);
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { DEFAULT_VMS_BUNDLES, DEFAULT_VMS_FILE } from '../config/paths.js';
 import type { Body, VmTarget } from './types.js';
 
 /**
@@ -54,7 +55,7 @@ export class DefaultVmSets {
   }
 
   get file(): string {
-    return path.join(this.publicPlaybooksDir, 'bundles', 'core', 'proxmox', 'configure', 'default', 'vms', '_shared', 'default_vms.yml');
+    return path.join(this.publicPlaybooksDir, 'bundles', DEFAULT_VMS_BUNDLES, DEFAULT_VMS_FILE);
   }
 
   ids(set: string): number[] {
@@ -86,7 +87,7 @@ const anyTag = (tag: string) => ({ tag, resolve: (v: string) => v });
  * The VM ids a bundle playbook names in its plays' `vars` (VM_IDS, VMS...), or null when it names
  * none or computes them (a template): then what it touches cannot be known from the files.
  */
-export function bundlePlaybookIds(playbook: string): number[] | null {
+function bundlePlaybookIds(playbook: string): number[] | null {
   let doc: unknown;
   try {
     doc = YAML.parse(fs.readFileSync(playbook, 'utf8'), { customTags: [anyTag('!unsafe'), anyTag('!vault')] });

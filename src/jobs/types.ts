@@ -6,7 +6,7 @@
 export type JobStatus = 'queued' | 'running' | 'successful' | 'failed' | 'canceled' | 'timeout' | 'lost';
 
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'successful', 'failed', 'canceled', 'timeout', 'lost'];
-export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['successful', 'failed', 'canceled', 'timeout', 'lost']);
+const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['successful', 'failed', 'canceled', 'timeout', 'lost']);
 export const isFinal = (s: JobStatus): boolean => FINAL_STATUSES.has(s);
 
 /** A request body as a job sees it: recorded, hashed, read for its targets. */

@@ -39,7 +39,7 @@ export type StatusUpdate =
  * A change is a status change, a CPU move above 2 percentage points, or a new name, tags, cores or
  * memory size (the configuration the pending-changes UI compares with what it asked for).
  */
-export function isChanged(before: VmStatus, after: VmStatus): boolean {
+function isChanged(before: VmStatus, after: VmStatus): boolean {
   return (
     before.status !== after.status ||
     Math.abs(before.cpu - after.cpu) > 2 ||

@@ -1,3 +1,4 @@
+import { DEFAULT_VMS_BUNDLES as DEFAULT_VMS } from '../config/paths.js';
 import { ApiError } from '../http/api-error.js';
 import * as B from '../schemas/bundles.js';
 import { withExample } from '../schemas/common.js';
@@ -7,7 +8,6 @@ import type { RunSpec } from '../engine/types.js';
 
 const RUN = '/v0/admin/run/bundles';
 const UBUNTU_TAGS = ['bundles - core - ubuntu'];
-const DEFAULT_VMS = 'core/proxmox/configure/default/vms';
 
 type Role = 'admin' | 'vuln' | 'student';
 

@@ -16,7 +16,7 @@ const FAILURE_LINE = /fatal:|FAILED|^ERROR!/;
  * A failed as_json run also carries the first failing log line (`error`) and the log's last ten
  * lines, which the deployer UI shows (an addition; the keys of the success answers are unchanged).
  */
-export function shapeAnswer(def: RouteDef, body: Body, run: RunResult): Record<string, unknown> {
+function shapeAnswer(def: RouteDef, body: Body, run: RunResult): Record<string, unknown> {
   const asJson = def.output !== 'log' && body.as_json !== false && body.as_json !== null;
   if (def.output === 'log' || !asJson) return { rc: run.rc, log_multiline: logLines(run.events) };
   const answer: Record<string, unknown> = { rc: run.rc, result: extractResult(run.events, def.output.resultKey) };

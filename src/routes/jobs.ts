@@ -7,6 +7,7 @@ import type { JobManager } from '../jobs/manager.js';
 import { isFinal, type JobEvent, type JobStatus } from '../jobs/types.js';
 import { Responses } from '../schemas/common.js';
 import { EventsQuery, JobComponents, JobIdParams, JobListQuery, JobListSchema, jobDetail, jobSummary } from '../schemas/jobs.js';
+import { keepAlive } from '../ws/keep-alive.js';
 
 const TAGS = ['jobs'];
 /** A stream whose unsent data passes this is too slow: it is closed (it can resume later). */
@@ -177,11 +178,10 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
     const id = req.params.id;
     let done = false;
     let stop: (() => void) | null = null;
-    let alive = true;
     const close = (code = 1000, reason = 'job finished') => {
       if (done) return;
       done = true;
-      clearInterval(beat);
+      stopBeat();
       stop?.();
       streams.delete(closeAll);
       socket.close(code, reason);
@@ -192,14 +192,7 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
       if (socket.bufferedAmount > MAX_BUFFERED) return close(CLOSE_TOO_SLOW, 'client too slow');
       socket.send(text);
     };
-    const beat = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-      send(heartbeat());
-    }, opts.heartbeatMs);
-    beat.unref();
-    socket.on('pong', () => (alive = true));
+    const stopBeat = keepAlive(socket, opts.heartbeatMs, () => send(heartbeat()));
     socket.on('close', () => close());
     streams.add(closeAll);
     stop = await jobs.follow(id, resumePoint(req), { event: (e) => send(JSON.stringify(e)), end: () => close() });

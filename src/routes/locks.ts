@@ -1,3 +1,4 @@
+import { DEFAULT_VMS_BUNDLES as DEFAULT_VMS } from '../config/paths.js';
 import type { LockSpec, RouteDef } from './types.js';
 
 /**
@@ -6,7 +7,6 @@ import type { LockSpec, RouteDef } from './types.js';
  * NO_VM_LOCK (a test checks it), so a new route has to say which it is.
  */
 const ONE_VM: LockSpec = { ids: ['vm_id'] };
-const DEFAULT_VMS = 'core/proxmox/configure/default/vms';
 
 export const VM_LOCKS: Readonly<Record<string, LockSpec>> = {
   // single VM life cycle and configuration

@@ -25,7 +25,7 @@ const NET0_PARTS: Record<string, string> = { name: 'lxc_net_name', bridge: 'lxc_
  * (`lxc_net0`) for this project's role, which then uses it as given. The container is not started
  * by the creation: the UI calls lxc/start afterwards, which Proxmox refuses for a running one.
  */
-export function uiCreateVars(b: Body): Body {
+function uiCreateVars(b: Body): Body {
   const vars: Body = {
     ...ctVars(b),
     // the UI starts the container itself (lxc/start) once the deployment's VMs are made

@@ -8,7 +8,7 @@ import type { Body, RouteContext } from './types.js';
 
 /** Shared steps of the route plans: which playbook, which inventory, which extravars. */
 
-export const genericPlaybook = (ctx: RouteContext) =>
+const genericPlaybook = (ctx: RouteContext) =>
   requireFile(path.join(ctx.config.localPlaybooksDir, 'generic.yml'), ':: err - MISSING PLAYBOOK');
 
 export const hostsInventory = (ctx: RouteContext) => resolveInventory(ctx.config.inventoryDir, 'hosts');
@@ -55,7 +55,7 @@ export const vmVars = (body: Body): Body => ({ proxmox_node: body.proxmox_node, 
  * A refusal that needs the configuration to decide (not the schema alone): a 422 in the usual
  * validation format, raised by a plan before anything runs.
  */
-export function fieldError(field: string, msg: string, input: unknown): ApiError {
+function fieldError(field: string, msg: string, input: unknown): ApiError {
   return new ApiError(422, [{ field: `body.${field}`, msg, type: 'value_error', input, ctx: null }]);
 }
 
@@ -124,7 +124,7 @@ export function assertNoConnectionOverride(spec: RunSpec, ctx: RouteContext): vo
  * 501 when the controller role on the roles path has no such action (a third-party role may lack
  * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
  */
-export function requireRoleAction(ctx: RouteContext, action: string): void {
+function requireRoleAction(ctx: RouteContext, action: string): void {
   const role = controllerActions(ctx.config.projectRootDir);
   if (role?.actions && !role.actions.has(action)) {
     throw new ApiError(501, `:: err - the Proxmox controller role at ${role.roleDir} has no action '${action}'`);

@@ -1,3 +1,4 @@
+import { DEFAULT_VMS_BUNDLES } from '../config/paths.js';
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
 import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
@@ -30,7 +31,7 @@ const massPower = (verb: string, action: string, summary: string): RouteDef => (
   body: S.MassActionRequest,
   output: { resultKey: action },
   plan: (b, ctx) => ({
-    playbook: bundlePlaybook(ctx, 'core/proxmox/configure/default/vms/mass-action'),
+    playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/mass-action`),
     inventory: hostsInventory(ctx),
     limit: nodeOrNull(b),
     extravars: {
@@ -102,7 +103,7 @@ export const vmRoutes: RouteDef[] = [
     method: 'DELETE', url: `${VMS}/vm_ids/delete`, operationId: 'mass_vm_delete', tags: LIFECYCLE, summary: 'Mass delete vms',
     body: S.MassDeleteRequest, output: { resultKey: 'vm_delete' },
     plan: (b, ctx) => ({
-      playbook: bundlePlaybook(ctx, 'core/proxmox/configure/default/vms/mass-delete'),
+      playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/mass-delete`),
       inventory: hostsInventory(ctx),
       limit: nodeOrNull(b),
       extravars: {

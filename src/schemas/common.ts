@@ -11,7 +11,7 @@ import { component } from './components.js';
  * which answered 422 "Field required" to the deployer UI's bodies).
  */
 export const NODE_PATTERN = '^[A-Za-z0-9-]*$';
-export const VM_ID_PATTERN = '^[0-9]+$';
+const VM_ID_PATTERN = '^[0-9]+$';
 /** The JSON Schema keyword marking a VM id field (see http/validation.ts: canonical number). */
 export const VMID_KEYWORD = 'x-vmid';
 

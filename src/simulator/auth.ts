@@ -10,7 +10,7 @@ import type { User } from './model/types.js';
  * what Proxmox refuses to tokens outright.
  */
 
-export const TICKET_LIFETIME_S = 7200;
+const TICKET_LIFETIME_S = 7200;
 
 export interface Principal {
   /** `user@realm` or, for tokens, `user@realm!tokenid` (what UPIDs and root-only checks see). */

@@ -5,6 +5,7 @@ import { CredentialsError } from '../proxmox/credentials.js';
 import { PollerHub } from '../proxmox/status-poller.js';
 import type { VmNameResolver } from '../proxmox/vm-names.js';
 import { messageText, type ServerMessage } from './protocol.js';
+import { keepAlive } from './keep-alive.js';
 
 export interface VmStatusOptions {
   pollIntervalMs: number;
@@ -59,17 +60,8 @@ export function registerVmStatus(app: FastifyInstance, access: VmNameResolver, o
       },
     });
 
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const heartbeat = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, opts.heartbeatMs);
-    heartbeat.unref();
-
+    keepAlive(socket, opts.heartbeatMs);
     socket.on('close', () => {
-      clearInterval(heartbeat);
       unsubscribe();
       sockets.delete(socket);
     });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { signal } from '../process-tree.js';
 
-export const WARM_SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server.py');
+const WARM_SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server.py');
 const START_TIMEOUT_MS = 60_000;
 
 export interface WarmRequest {

@@ -6,9 +6,9 @@ import { Envelope, num, str, type Ctx, type Register } from './types.js';
 
 /** Version, nodes, cluster-wide views, datacenter options, tasks and ticket login. */
 
-export const PVE_VERSION = { version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d' };
+const PVE_VERSION = { version: '8.4.1', release: '8.4', repoid: '2a5fa54a8503f96d' };
 
-export function guestResource(g: Guest, now: number) {
+function guestResource(g: Guest, now: number) {
   const u = guestUsage(g, now);
   const entry: Record<string, unknown> = {
     id: `${g.type}/${g.vmid}`, type: g.type, vmid: g.vmid, node: g.node,

@@ -2,8 +2,9 @@ import { fail, paramError } from '../errors.js';
 import type { Cluster } from '../model/cluster.js';
 import type { Guest } from '../model/types.js';
 import { listParam } from './cluster.js';
-import { driveSize, isConfigKey, normalizeValue } from './guest-config.js';
+import { isConfigKey, normalizeValue } from './guest-config.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
+import { driveSize, isCdrom, isCloudinit, isQemuVolumeKey, optionsWithoutSize, volidOf } from '../model/drives.js';
 
 /**
  * Disk moves and unlinks of QEMU guests (qemu-server API2/Qemu.pm `move_vm_disk`, `unlink`): a
@@ -13,12 +14,6 @@ import { flag, num, str, who, type Ctx, type Register } from './types.js';
  */
 
 const V = '/nodes/{node}/qemu/{vmid}';
-const DRIVE = /^(scsi|virtio|sata|ide)\d+$|^efidisk0$|^tpmstate0$|^unused\d+$/;
-
-const volidOf = (value: unknown) => String(value).split(',', 1)[0]!;
-const isCloudinit = (value: unknown) => /vm-\d+-cloudinit/.test(volidOf(value));
-/** qemu-server `drive_is_cdrom($drive, 1)`: a CD-ROM that is not the cloud-init drive. */
-const isCdrom = (value: unknown) => /(?:^|,)media=cdrom(?:,|$)/.test(String(value)) && !isCloudinit(value);
 
 function nextUnused(g: Guest): string {
   let n = 0;
@@ -70,7 +65,7 @@ export function registerDisks(on: Register): void {
       const value = g.config[k];
       if (value === undefined) continue; // unsetting an unset key only warns in PVE
       delete g.config[k];
-      if (!DRIVE.test(k) || isCdrom(value) || volidOf(value) === 'none') continue;
+      if (!isQemuVolumeKey(k) || isCdrom(value) || volidOf(value) === 'none') continue;
       // An unused disk and the cloud-init drive are always destroyed (`vmconfig_register_unused_drive`);
       // another drive only with force, else it becomes unusedN.
       if (force || isCloudinit(value) || /^unused\d+$/.test(k)) dropVolume(ctx.cluster, g, volidOf(value));
@@ -106,7 +101,7 @@ function moveDisk(ctx: Ctx, node: string, vmid: number, storageId: string): stri
       if (snapshotted) log('moving disk with snapshots, snapshots will not be moved!');
       log(`create full clone of drive ${disk} (${oldVolid})`);
       const current = String(g.config[disk]);
-      const options = current.split(',').slice(1).filter((p) => !p.startsWith('size='));
+      const options = optionsWithoutSize(current);
       const size = isCloudinit(current) ? 'cloudinit' : String(driveSize(current) / 1024 ** 3);
       const request = [`${storageId}:${size}`, ...options, ...(format ? [`format=${format}`] : [])].join(',');
       g.config[disk] = normalizeValue(ctx.cluster, g, disk, request);

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { fail, paramError } from '../errors.js';
 import type { Cluster } from '../model/cluster.js';
-import { sizeToBytes } from '../model/metrics.js';
 import type { Config, Guest, GuestType, Value } from '../model/types.js';
 import { formatSize, printPropertyString } from '../schema/property-string.js';
 import { paramSchema, PveSpec, type ParamSchema } from '../schema/spec.js';
 import { parsePropertyString } from '../schema/validate.js';
 import { listParam } from './cluster.js';
+import { isQemuDrive } from '../model/drives.js';
 
 /**
  * Guest configuration rules shared by QEMU and LXC: how values are normalised before they are
@@ -33,11 +33,10 @@ export const isConfigKey = (type: GuestType, key: string): boolean =>
 /** Parameters of config calls that are not config keys. */
 const CONTROL_KEYS = new Set(['node', 'vmid', 'delete', 'revert', 'force', 'digest', 'skiplock', 'background_delay']);
 
-const QEMU_DISK = /^(scsi|virtio|sata|ide)\d+$|^efidisk0$|^tpmstate0$/;
 const TAG = /^[a-z0-9_][a-z0-9_\-+.]*$/i;
 
 /** Tags as PVE stores them: split on `;`, `,` or spaces, lower-cased, de-duplicated, sorted, `;`-joined. */
-export function normalizeTags(text: string): string {
+function normalizeTags(text: string): string {
   const tags = text.split(/[;,\s]+/).filter(Boolean);
   for (const t of tags) if (!TAG.test(t)) throw paramError({ tags: `invalid format - invalid tag '${t}'` });
   return [...new Set(tags.map((t) => t.toLowerCase()))].sort().join(';');
@@ -48,7 +47,7 @@ export function normalizeValue(cluster: Cluster, g: Pick<Guest, 'vmid' | 'type' 
   if (key === 'tags') return normalizeTags(String(value));
   if (key === 'vmgenid' && String(value) === '1') return randomUUID();
   if (/^net\d+$/.test(key)) return normalizeNic(cluster, g.type, key, String(value));
-  if (g.type === 'qemu' && QEMU_DISK.test(key)) return normalizeDisk(cluster, g, key, String(value));
+  if (g.type === 'qemu' && isQemuDrive(key)) return normalizeDisk(cluster, g, key, String(value));
   if (g.type === 'lxc' && (key === 'rootfs' || /^mp\d+$/.test(key))) return normalizeDisk(cluster, g, key, String(value));
   return value;
 }
@@ -206,7 +205,3 @@ export function pendingView(g: Guest): Record<string, unknown>[] {
   });
 }
 
-export const driveSize = (value: Value): number => {
-  const m = /(?:^|,)size=([^,]+)/.exec(String(value));
-  return m ? sizeToBytes(m[1]!) : 0;
-};

@@ -25,7 +25,7 @@ export function nics(g: Guest): Nic[] {
     .map((key) => ({ key, values: parsePropertyString(keyFormat(g.type, key)!, String(config[key])) }));
 }
 
-export function bridgeExists(cluster: Cluster, node: string, bridge: string): boolean {
+function bridgeExists(cluster: Cluster, node: string, bridge: string): boolean {
   return !!cluster.findNode(node)?.network.some((i) => i.iface === bridge && BRIDGE_TYPES.has(i.type));
 }
 

@@ -5,6 +5,7 @@ import { configView, normalizeValue, pendingView, updateConfig } from './guest-c
 import { powerOff, powerOn } from './qemu.js';
 import { containerInterfaces, nicWithMissingBridge } from './guest-network.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
+import { driveSize } from '../model/drives.js';
 
 /** LXC containers: the same life cycle as QEMU guests with container names and rules. */
 
@@ -212,7 +213,8 @@ function cloneCt(ctx: Ctx): string {
       for (const k of volumeKeys) {
         const text = String(base[k]);
         const volid = text.split(',', 1)[0]!;
-        const size = /(?:^|,)size=(\d+)G/.exec(text)?.[1] ?? '4';
+        const bytes = driveSize(text);
+        const size = bytes > 0 ? String(Math.ceil(bytes / 1024 ** 3)) : '4'; // GiB, never smaller than the source
         if (full) {
           log(`create full clone of mountpoint ${k} (${volid})`);
           config[k] = normalizeValue(ctx.cluster, clone, k, `${storage ?? volid.split(':', 1)[0]}:${size}`);

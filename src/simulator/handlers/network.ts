@@ -33,7 +33,7 @@ function changes(node: NodeState): string | undefined {
 }
 
 /** `255.255.255.0` → 24 (pve-common JSONSchema `get_netmask_bits`); a prefix length stays as it is. */
-export function netmaskBits(netmask: string): number | undefined {
+function netmaskBits(netmask: string): number | undefined {
   if (/^\d+$/.test(netmask)) return Number(netmask);
   const octets = netmask.split('.').map(Number);
   if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) return undefined;

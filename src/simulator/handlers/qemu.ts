@@ -7,6 +7,7 @@ import { listParam } from './cluster.js';
 import { applyPending, configView, importsDisk, normalizeValue, pendingView, updateConfig } from './guest-config.js';
 import { nicWithMissingBridge } from './guest-network.js';
 import { flag, num, str, who, type Ctx, type Register } from './types.js';
+import { driveSize, hasCdromMedia, isBusDrive, isQemuDrive, isQemuVolumeKey, optionsWithoutSize, sizeOption, withSize } from '../model/drives.js';
 
 /** QEMU guests: list, create, destroy, status and power, config, clone, template, resize. */
 
@@ -93,7 +94,7 @@ export function registerQemu(on: Register): void {
       node, type: 'qmdestroy', id: String(vmid), user: who(ctx),
       begin: () => { g.config.lock = 'destroyed'; },
       work: (log) => {
-        for (const k of Object.keys(g.config)) if (/^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$/.test(k) && !String(g.config[k]).includes('media=cdrom')) log(`Removing image: 100% complete...done.`);
+        for (const k of Object.keys(g.config)) if (isQemuVolumeKey(k) && !hasCdromMedia(g.config[k])) log(`Removing image: 100% complete...done.`);
         ctx.cluster.removeGuest(vmid);
         log(`purging VM ${vmid} from related configurations..`);
       },
@@ -248,7 +249,7 @@ export function registerQemu(on: Register): void {
       work: () => {
         for (const [k, v] of Object.entries(g.config)) {
           const text = String(v);
-          if (!/^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$/.test(k) || text.includes('media=cdrom')) continue;
+          if (!isQemuDrive(k) || hasCdromMedia(text)) continue;
           const renamed = text.replace(/(^[^:]+:(?:\d+\/)?)vm-(\d+)-disk/, '$1base-$2-disk');
           const oldVolid = text.split(',', 1)[0]!;
           const vol = ctx.cluster.findVolume(node, oldVolid);
@@ -310,14 +311,14 @@ function createVm(ctx: Ctx): string {
         const config: Config = {};
         for (const [k, v] of Object.entries(requested)) {
           config[k] = normalizeValue(ctx.cluster, g, k, v);
-          if (String(v) !== String(config[k]) && /^(scsi|virtio|sata|ide)\d+$/.test(k) && /^[^:]+:\d+/.test(String(v))) {
+          if (String(v) !== String(config[k]) && isBusDrive(k) && /^[^:]+:\d+/.test(String(v))) {
             log(`${k}: successfully created disk '${String(config[k]).split(',').filter((p) => !p.startsWith('iothread') && !p.startsWith('cache')).join(',')}'`);
           }
         }
         config.smbios1 ??= `uuid=${randomUUID()}`;
         config.vmgenid ??= randomUUID();
         config.meta = `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}`;
-        config.boot ??= `order=${Object.keys(config).filter((k) => /^(scsi|virtio|sata|ide)\d+$/.test(k)).concat(Object.keys(config).filter((k) => /^net\d+$/.test(k))).join(';')}`;
+        config.boot ??= `order=${Object.keys(config).filter(isBusDrive).concat(Object.keys(config).filter((k) => /^net\d+$/.test(k))).join(';')}`;
         if (config.boot === 'order=') delete config.boot;
         g.config = config;
       } catch (err) {
@@ -350,7 +351,7 @@ function cloneVm(ctx: Ctx): string {
   if (ctx.cluster.guest(newid)) throw fail(`unable to create VM ${newid}: config file already exists`);
   if (storage !== undefined) ctx.cluster.requireStorage(node, storage);
   const base = snap ? snap.config : { ...src.config, ...src.pending };
-  const diskKeys = Object.keys(base).filter((k) => /^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$/.test(k) && !String(base[k]).includes('media=cdrom'));
+  const diskKeys = Object.keys(base).filter((k) => isQemuDrive(k) && !hasCdromMedia(base[k]));
   if (!full && !isTemplate && diskKeys.length) {
     const k = diskKeys[0]!;
     throw fail(`Linked clone feature is not supported for '${String(base[k]).split(',', 1)[0]}' (${k})`);
@@ -379,11 +380,11 @@ function cloneVm(ctx: Ctx): string {
       for (const k of diskKeys) {
         const text = String(base[k]);
         const volid = text.split(',', 1)[0]!;
-        const size = /(?:^|,)size=([^,]+)/.exec(text)?.[1] ?? '0';
+        const size = sizeOption(text) ?? '0';
         const sizeGiB = Math.max(1, Math.ceil(Number(/^\d+/.exec(size)?.[0] ?? '1') / (size.endsWith('M') ? 1024 : 1)));
         const targetStorage = storage ?? volid.split(':', 1)[0]!;
         if (full) {
-          const opts = text.split(',').slice(1).filter((p) => !p.startsWith('size='));
+          const opts = optionsWithoutSize(text);
           config[k] = normalizeValue(ctx.cluster, clone, k, [`${targetStorage}:${sizeGiB}`, ...opts].join(','));
           log(`drive '${k}': successfully created disk '${String(config[k]).split(',', 1)[0]}'`);
         } else {
@@ -405,13 +406,12 @@ function resizeDisk(cluster: Cluster, g: Guest, disk: string, value: string, siz
   const m = /^(\+)?(\d+(?:\.\d+)?)([KMGT])?$/.exec(size);
   if (!m) throw fail(`invalid size '${size}'`);
   const unit = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[3] ?? ''] ?? 1;
-  const current = /(?:^|,)size=(\d+)([KMGT])?/.exec(value);
-  const currentBytes = current ? Number(current[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[current[2] ?? ''] ?? 1) : 0;
+  const currentBytes = driveSize(value);
   const wanted = m[1] ? currentBytes + Number(m[2]) * unit : Number(m[2]) * unit;
   if (wanted < currentBytes) throw fail('shrinking disks is not supported');
   const gib = wanted / 1024 ** 3;
   const text = Number.isInteger(gib) ? `${gib}G` : `${wanted}`;
-  g.config[disk] = value.replace(/(^|,)size=[^,]+/, `$1size=${text}`);
+  g.config[disk] = withSize(value, text);
   const vol = cluster.findVolume(g.node, value.split(',', 1)[0]!);
   if (vol) vol.size = wanted;
 }

@@ -1,4 +1,5 @@
 import type { Guest, NodeState } from './types.js';
+import { driveSize, hasCdromMedia, isBusDrive } from './drives.js';
 
 /**
  * Usage figures that move. They are computed from the clock at read time (no background timer):
@@ -20,51 +21,35 @@ export interface GuestUsage {
 }
 
 const MIB = 1024 * 1024;
-const UNIT: Record<string, number> = { K: 1024, M: MIB, G: 1024 * MIB, T: 1024 * 1024 * MIB };
 
-/** `32G` → bytes; a bare number is bytes. */
-export function sizeToBytes(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMGT])?$/.exec(text);
-  if (!m) return 0;
-  return Math.round(Number(m[1]) * (m[2] ? UNIT[m[2]]! : 1));
-}
 
-const DISK_KEYS = /^(scsi|virtio|sata|ide)\d+$/;
-
-export function configuredMemory(g: Guest): number {
+function configuredMemory(g: Guest): number {
   const raw = g.config.memory;
   if (raw === undefined) return 512 * MIB;
   const m = /(?:current=)?(\d+)/.exec(String(raw));
   return (m ? Number(m[1]) : 512) * MIB;
 }
 
-export function configuredCpus(g: Guest): number {
+function configuredCpus(g: Guest): number {
   const cores = Number(g.config.cores ?? 1);
   return g.type === 'qemu' ? cores * Number(g.config.sockets ?? 1) : cores;
 }
 
-const DISK_PREFIXES = ['scsi', 'virtio', 'sata', 'ide'];
-
 /** Size of the boot disk (QEMU: lowest-numbered disk that is not a CD-ROM; LXC: rootfs). */
-export function configuredDisk(g: Guest): number {
-  if (g.type === 'lxc') return sizeOf(g.config.rootfs);
+function configuredDisk(g: Guest): number {
+  if (g.type === 'lxc') return driveSize(g.config.rootfs ?? '');
   let best = '';
   let bestSize = 0;
   for (const k in g.config) {
-    if (!DISK_PREFIXES.some((p) => k.startsWith(p)) || !DISK_KEYS.test(k)) continue;
-    const v = String(g.config[k]);
-    if (v.includes('media=cdrom')) continue;
+    if (!isBusDrive(k)) continue;
+    const v = g.config[k]!;
+    if (hasCdromMedia(v)) continue;
     if (best === '' || k < best) {
       best = k;
-      bestSize = sizeOf(v);
+      bestSize = driveSize(v);
     }
   }
   return bestSize;
-}
-
-function sizeOf(value: unknown): number {
-  const m = value === undefined ? null : /(?:^|,)size=([^,]+)/.exec(String(value));
-  return m ? sizeToBytes(m[1]!) : 0;
 }
 
 /** A stable per-guest number in [0, 1) so that each VM has its own level. */

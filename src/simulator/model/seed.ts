@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Guest, NodeState, SimState, Volume } from './types.js';
-import { sizeToBytes } from './metrics.js';
+import { driveSize, hasCdromMedia, isVolumeKey, sizeOption, volidOf } from './drives.js';
 
 /** The demo cluster shipped with the simulator; `--seed FILE` replaces it. */
 export const DEFAULT_SEED_FILE = fileURLToPath(new URL('../seed.json', import.meta.url));
@@ -60,30 +60,28 @@ export function normalizeState(seed: Seed, now = Date.now()): SimState {
 }
 
 const CLOUDINIT_VOLUME = /[:/]vm-\d+-cloudinit(\.\w+)?$/;
-const VOLUME_KEYS = /^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$|^rootfs$|^mp\d+$/;
 
 function registerGuestVolumes(state: SimState, g: Guest, now: number): void {
   for (const [key, value] of Object.entries(g.config)) {
-    if (!VOLUME_KEYS.test(key)) continue;
+    if (!isVolumeKey(key)) continue;
     let text = String(value);
     // PVE allocates every cloud-init drive with 4 MiB and prints it (`size=4M`); older states lack it.
-    if (CLOUDINIT_VOLUME.test(text.split(',', 1)[0]!) && !/(?:^|,)size=/.test(text)) {
+    if (CLOUDINIT_VOLUME.test(volidOf(text)) && sizeOption(text) === undefined) {
       text = `${text},size=4M`;
       g.config[key] = text;
     }
-    const volid = text.split(',', 1)[0]!;
+    const volid = volidOf(text);
     const storageId = volid.split(':', 1)[0]!;
     const storage = state.storages.find((s) => s.storage === storageId);
-    if (!storage || !volid.includes(':') || String(value).includes('media=cdrom')) continue;
+    if (!storage || !volid.includes(':') || hasCdromMedia(value)) continue;
     const listKey = storage.shared ? storageId : `${g.node}/${storageId}`;
     const list = (state.volumes[listKey] ??= []);
     if (list.some((v) => v.volid === volid)) continue;
-    const size = /(?:^|,)size=([^,]+)/.exec(text);
     const vol: Volume = {
       volid,
       content: g.type === 'lxc' ? 'rootdir' : 'images',
       format: storage.type === 'dir' ? 'qcow2' : 'raw',
-      size: size ? sizeToBytes(size[1]!) : 0,
+      size: driveSize(text),
       ctime: Math.floor(now / 1000) - 86_400,
       vmid: g.vmid,
     };

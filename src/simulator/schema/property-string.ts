@@ -45,7 +45,7 @@ export class PropertyStringError extends Error {
 const die = (text: string, key?: string) => new PropertyStringError(`${text}\n`, key, text);
 
 /** `parse_boolean`: `1/on/yes/true` → '1', `0/off/no/false` → '0' (any case), anything else undefined. */
-export function parseBoolean(v: string): '1' | '0' | undefined {
+function parseBoolean(v: string): '1' | '0' | undefined {
   if (/^(?:1|on|yes|true)\n?$/i.test(v)) return '1';
   if (/^(?:0|off|no|false)\n?$/i.test(v)) return '0';
   return undefined;
@@ -57,7 +57,7 @@ const own = (format: PropertyFormat, key: string): PropertySchema | undefined =>
 const perlTrue = (v: string | undefined) => v !== undefined && v !== '' && v !== '0';
 
 /** The default key of a format (the one with `default_key`), if any. */
-export function defaultKeyOf(format: PropertyFormat): string | undefined {
+function defaultKeyOf(format: PropertyFormat): string | undefined {
   return Object.keys(format).find((k) => format[k]!.default_key);
 }
 

@@ -93,7 +93,7 @@ function checkType(path: string, type: string | undefined, value: unknown, error
 }
 
 /** `check_prop`: one value against its schema; errors are recorded under `path`. */
-export function checkProp(value: unknown, schema: ParamSchema, path: string, errors: ErrorMap): void {
+function checkProp(value: unknown, schema: ParamSchema, path: string, errors: ErrorMap): void {
   if (value === undefined || value === null) {
     if (schema.type === 'null') return;
     if (!schema.optional && !schema.alias && !schema.group) addError(errors, path, MISSING);
@@ -153,7 +153,7 @@ export function checkProp(value: unknown, schema: ParamSchema, path: string, err
  * `check_object`: every declared key (missing ones included), then every given key (`requires`,
  * undeclared keys). `additional` = 0 refuses undeclared keys, a schema checks them, else they pass.
  */
-export function checkObject(
+function checkObject(
   path: string,
   schema: Record<string, ParamSchema | PropertySchema>,
   value: Record<string, unknown>,

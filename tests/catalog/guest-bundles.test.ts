@@ -15,6 +15,7 @@ import { bundleRoutes } from '../../src/routes/bundles.js';
 import type { Body, RouteContext } from '../../src/routes/types.js';
 import { callOperation } from '../e2e/stack.js';
 import { silentLog, testConfig } from '../helpers.js';
+import { markStarted, recordServed } from '../e2e/served.js';
 
 /**
  * The Ubuntu guest bundles (catalog/bundles/core/linux/ubuntu/...) and the ping bundle, run for real
@@ -251,6 +252,7 @@ function startChainB(): ChainB {
 }
 
 beforeAll(async () => {
+  markStarted();
   const missing = requirements();
   if (missing.length > 0) throw new Error(`the guest bundle tests need ${missing.join(', ')}; nothing was run`);
   sweepAbandoned();
@@ -276,6 +278,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (chainB) await Promise.allSettled([chainB.docker, chainB.compose, chainB.basic]);
+  if (base) await recordServed(base);
   await app?.close();
   await engine?.close();
   for (const dir of [root, rootB]) {

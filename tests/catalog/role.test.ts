@@ -120,72 +120,21 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('read actions (one run, before anything changes)', () => {
+// The read actions, the power actions and the VM snapshots are checked through the API, published
+// values and Proxmox requests alike (tests/e2e/vms.test.ts, config.test.ts, infra.test.ts): here
+// only the reads no route runs, and the empty-list shape.
+describe('read actions no route runs (one run, before anything changes)', () => {
   let r: RunResult;
   beforeAll(async () => {
     r = await runSteps([
-      { proxmox_vm_action: 'vm_list' },
-      { proxmox_vm_action: 'vm_list_usage' },
-      { proxmox_vm_action: 'lxc_list' },
-      { proxmox_vm_action: 'vm_get_config', vm_id: '1000' },
-      { proxmox_vm_action: 'vm_get_config_cpu', vm_id: '1000' },
-      { proxmox_vm_action: 'vm_get_config_ram', vm_id: '1000' },
-      { proxmox_vm_action: 'vm_get_config_cdrom', vm_id: '1000' },
       { proxmox_vm_action: 'firewall_vm_list_iptables_rule', vm_id: '3001' },
       { proxmox_vm_action: 'firewall_vm_list_iptables_alias', vm_id: '3001' },
-      { proxmox_vm_action: 'storage_list' },
-      { proxmox_vm_action: 'storage_list_iso', storage_name: 'local' },
-      { proxmox_vm_action: 'storage_list_template', storage_name: 'local', proxmox_storage: 'local' },
-      { proxmox_vm_action: 'network_list_interfaces_node' },
       { proxmox_vm_action: 'network_list_node_sdn_zones' },
     ]);
   });
 
-  it('the run succeeds and publishes each action once', () => {
+  it('the run succeeds', () => {
     expectOk(r);
-  });
-
-  it('vm_list: every VM of the node, sorted, with numeric ids and the usage block', () => {
-    const vms = list(r, 'vm_list');
-    const expected = sim.state.guests.filter((g) => g.type === 'qemu' && g.node === NODE).map((g) => g.vmid).sort((a, b) => a - b);
-    expect(vms.map((v) => v.vm_id)).toEqual(expected);
-    const wazuh = vms.find((v) => v.vm_id === 1000)!;
-    expect(wazuh).toMatchObject({ action: 'vm_list', source: 'proxmox', proxmox_node: NODE, vm_name: 'admin-wazuh', vm_status: 'running', vm_template: 0 });
-    expect(typeof wazuh.vm_uptime).toBe('number');
-    expect(Object.keys(wazuh.vm_meta as object).sort()).toEqual(
-      ['cpu_allocated', 'cpu_current_usage', 'disk_current_usage', 'disk_max', 'disk_read', 'disk_write', 'net_in', 'net_out', 'ram_current_usage', 'ram_max'].sort());
-    expect(vms.find((v) => v.vm_id === 9221)).toMatchObject({ vm_template: 1, vm_status: 'stopped' });
-    for (const v of vms) expect(JSON.stringify(v)).not.toMatch(/"\?"|__omit_place_holder__/);
-  });
-
-  it('vm_list_usage: flat entries without the envelope', () => {
-    const rows = list(r, 'vm_list_usage');
-    expect(rows.map((v) => v.vm_id)).toEqual(list(r, 'vm_list').map((v) => v.vm_id));
-    expect(rows[0]).not.toHaveProperty('action');
-    expect(rows.find((v) => v.vm_id === 1000)).toMatchObject({ vm_name: 'admin-wazuh', vm_status: 'running' });
-    expect(typeof rows[0]!.ram_max).toBe('number');
-  });
-
-  it('lxc_list: the containers with lxc_* fields', () => {
-    const cts = list(r, 'lxc_list');
-    expect(cts.map((c) => c.vm_id)).toEqual(sim.state.guests.filter((g) => g.type === 'lxc' && g.node === NODE).map((g) => g.vmid).sort((a, b) => a - b));
-    expect(cts.find((c) => c.vm_id === 200)).toMatchObject({ action: 'lxc_list', lxc_name: 'ct-dns', lxc_status: 'running' });
-    expect(cts[0]).toHaveProperty('lxc_meta.ram_max');
-  });
-
-  it('vm_get_config*: raw config, cpu, ram and cdrom of VM 1000', () => {
-    const cfg = mustGuest(1000).config;
-    expect(one(r, 'vm_get_config')).toMatchObject({ action: 'vm_get_config', vm_id: 1000, raw_data: { data: { name: 'admin-wazuh' } } });
-    const cpu = one(r, 'vm_get_config_cpu');
-    expect(cpu.action).toBe('vm_get_config_cpu');
-    expect(cpu.vm_cores).toBe(Number(cfg.cores));
-    if (cfg.cpu !== undefined) expect(cpu.vm_arch).toBe(cfg.cpu);
-    else expect(cpu).not.toHaveProperty('vm_arch');
-    expect(one(r, 'vm_get_config_ram')).toMatchObject({ vm_id: 1000, vm_ram_allocated: Number(String(cfg.memory).replace(/^current=/, '').split(',')[0]) });
-    const cdrom = one(r, 'vm_get_config_cdrom');
-    const drive = Object.entries(cfg).filter(([k, v]) => /^(ide|sata|scsi)\d+$/.test(k) && String(v).includes('media=cdrom')).sort().at(-1);
-    if (drive) expect(cdrom).toMatchObject({ vm_cdrom_device: drive[0], vm_cdrom_iso: String(drive[1]).split(',')[0], vm_cdrom_media: 'cdrom' });
-    else expect(Object.keys(cdrom).filter((k) => k.startsWith('vm_cdrom'))).toEqual([]);
   });
 
   it('empty lists are published as []', () => {
@@ -194,23 +143,7 @@ describe('read actions (one run, before anything changes)', () => {
     expect(published(r, 'firewall_vm_list_iptables_alias')).toEqual([[]]);
   });
 
-  it('storage lists: storages, ISO images and container templates', () => {
-    const storages = list(r, 'storage_list');
-    expect(storages.map((s) => s.storage_name)).toEqual(['local', 'local-lvm']);
-    expect(storages[0]).toMatchObject({ storage_type: expect.any(String), storage_content_types: expect.stringContaining('iso') });
-    expect(typeof storages[0]!.storage_space_total).toBe('number');
-    const isos = list(r, 'storage_list_iso');
-    expect(isos.length).toBeGreaterThan(0);
-    expect(isos.every((i) => String(i.iso_vol_id).startsWith('local:iso/') && i.iso_content === 'iso' && i.storage_name === 'local')).toBe(true);
-    const templates = list(r, 'storage_list_template');
-    expect(templates.length).toBeGreaterThan(0);
-    expect(templates.every((t) => String(t.template_vol_id).startsWith('local:vztmpl/'))).toBe(true);
-  });
-
-  it('network_list_interfaces_node and network_list_node_sdn_zones', () => {
-    const ifaces = list(r, 'network_list_interfaces_node');
-    expect(ifaces.map((i) => i.iface)).toEqual(node().network.map((i) => i.iface).sort());
-    expect(ifaces.find((i) => i.iface === 'vmbr0')).toMatchObject({ iface_type: 'bridge', ip_settings_address: '192.168.1.10', iface_bridge_ports: 'eno1' });
+  it('network_list_node_sdn_zones publishes a list', () => {
     expect(Array.isArray(one(r, 'network_list_node_sdn_zones'))).toBe(true);
   });
 });
@@ -222,12 +155,6 @@ describe('read actions (one run, before anything changes)', () => {
 let batches: Record<string, Promise<RunResult>> | null = null;
 function startBatches(): Record<string, Promise<RunResult>> {
   batches ??= {
-    power: runSteps([
-      { proxmox_vm_action: 'vm_start', vm_id: '4001' },
-      { proxmox_vm_action: 'vm_pause', vm_id: '4001' },
-      { proxmox_vm_action: 'vm_resume', vm_id: '4001' },
-      { proxmox_vm_action: 'vm_stop_force', vm_id: '4001' },
-    ]),
     create: runSteps([
       { proxmox_vm_action: 'vm_create', vm_id: '4100', vm_name: 'lab-web-01', vm_cpu: 'host', vm_cores: 2, vm_sockets: 1, vm_memory: 2048, vm_disk_size: 20, vm_iso: 'local:iso/ubuntu-24.04.2-live-server-amd64.iso' },
       { proxmox_vm_action: 'vm_create', vm_id: '4100', vm_name: 'lab-web-01', vm_cores: 2, vm_memory: 2048 },
@@ -245,14 +172,6 @@ function startBatches(): Record<string, Promise<RunResult>> {
         proxmox_vm_action: 'cloudinit_set_variables', vm_id: '3001', vm_ci_user: 'alice', vm_ci_password: 'S3cret-pw', vm_ci_ssh_key: SSH_KEY,
         vm_ci_ip: '192.168.143.160', vm_ci_netmask: '24', vm_ci_ip_gw: '192.168.143.1', vm_ci_dns_domain: 'lab.local', vm_ci_dns_ips: '1.1.1.1 9.9.9.9',
       },
-    ]),
-    snapshots: runSteps([
-      { proxmox_vm_action: 'vm_stop', vm_id: '4000' },
-      { proxmox_vm_action: 'snapshot_vm_create', vm_id: '4000', vm_name: 'vuln-box-00', vm_snapshot_name: 'clean', vm_snapshot_description: 'clean-state' },
-      { proxmox_vm_action: 'vm_set_name', vm_id: '4000', vm_name: 'renamed-after-snapshot' },
-      { proxmox_vm_action: 'snapshot_vm_list', vm_id: '4000' },
-      { proxmox_vm_action: 'snapshot_vm_revert', vm_id: '4000', vm_name: 'vuln-box-00', vm_snapshot_name: 'clean' },
-      { proxmox_vm_action: 'snapshot_vm_delete', vm_id: '4000', vm_name: 'vuln-box-00', vm_snapshot_name: 'clean' },
     ]),
     lxc: runSteps([
       {
@@ -306,33 +225,6 @@ function startBatches(): Record<string, Promise<RunResult>> {
   };
   return batches;
 }
-
-describe('VM power actions (VM 4001; vm_stop in the snapshot batch)', () => {
-  let r: RunResult;
-  beforeAll(async () => {
-    r = await startBatches().power!;
-  }, SLOW);
-
-  it('start, pause, resume, stop_force each publish the state Proxmox reports after the task', () => {
-    expectOk(r);
-    expect(one(r, 'vm_start')).toEqual({ action: 'vm_start', source: 'proxmox', proxmox_node: NODE, vm_id: 4001, vm_name: 'vuln-box-01', vm_status: 'running', vm_qmpstatus: 'running' });
-    expect(one(r, 'vm_pause')).toMatchObject({ action: 'vm_pause', vm_id: 4001, vm_status: 'running', vm_qmpstatus: 'paused' });
-    expect(one(r, 'vm_resume')).toMatchObject({ vm_status: 'running', vm_qmpstatus: 'running' });
-    expect(one(r, 'vm_stop_force')).toMatchObject({ action: 'vm_stop_force', vm_id: 4001, vm_status: 'stopped' });
-  });
-
-  it('the VM is really stopped afterwards', () => {
-    expect(mustGuest(4001).status).toBe('stopped');
-  });
-
-  it('each task was waited for through its task status', () => {
-    expect(requests('POST', '/nodes/px-testing/qemu/4001/status/').map((q) => q.path.split('/').at(-1))).toEqual(['start', 'suspend', 'resume', 'stop']);
-    expect(requests('POST', '/nodes/px-testing/qemu/4001/status/stop')[0]!.params).toMatchObject({ timeout: 10 });
-    const polls = requests('GET', /^\/nodes\/px-testing\/tasks\/UPID:px-testing:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:qm\w+:4001:[^/]+:\/status$/);
-    expect(polls.length).toBeGreaterThanOrEqual(4);
-    expect(polls.every((p) => p.status === 200)).toBe(true);
-  });
-});
 
 describe('VM create, clone, template conversion (vm_delete: in the last batch)', () => {
   let r: RunResult;
@@ -413,42 +305,6 @@ describe('VM configuration and cloud-init (VM 3001)', () => {
     expect(cfg).toMatchObject({ ciuser: 'alice', ipconfig0: 'ip=192.168.143.160/24,gw=192.168.143.1', searchdomain: 'lab.local', nameserver: '1.1.1.1 9.9.9.9' });
     expect(decodeURIComponent(String(cfg.sshkeys))).toBe(SSH_KEY);
     expect(requests('PUT', '/qemu/3001/cloudinit')).toHaveLength(1);
-  });
-});
-
-describe('VM snapshots (VM 4000)', () => {
-  let r: RunResult;
-  beforeAll(async () => {
-    r = await startBatches().snapshots!;
-  }, SLOW);
-
-  it('the run succeeds', () => expectOk(r));
-
-  it('vm_stop shuts the VM down first', () => {
-    expect(one(r, 'vm_stop')).toEqual({ action: 'vm_stop', source: 'proxmox', proxmox_node: NODE, vm_id: 4000, vm_name: 'vuln-box-00', vm_status: 'stopped', vm_qmpstatus: 'stopped' });
-    expect(requests('POST', '/qemu/4000/status/shutdown')).toHaveLength(1);
-  });
-
-  it('snapshot_vm_create publishes the snapshot; snapshot_vm_list shows it, then current', () => {
-    expect(one(r, 'snapshot_vm_create')).toEqual({
-      action: 'snapshot_vm_create', source: 'proxmox', proxmox_node: NODE, vm_id: 4000, vm_name: 'vuln-box-00', vm_snapshot_name: 'clean', vm_snapshot_description: 'clean-state',
-      raw_data: { data: expect.stringMatching(/:qmsnapshot:4000:/) },
-    });
-    const snaps = list(r, 'snapshot_vm_list');
-    expect(snaps.map((s) => s.vm_snapshot_name)).toEqual(['clean', 'current']);
-    expect(snaps[0]).toMatchObject({ action: 'snapshot_vm_list', vm_id: 4000, vm_snapshot_description: 'clean-state', vm_snapshot_time: expect.any(Number), vm_snapshot_vmstate: 0 });
-    expect(snaps[0]).not.toHaveProperty('vm_snapshot_parent');
-    expect(snaps[1]).toMatchObject({ vm_snapshot_parent: 'clean', vm_snapshot_description: 'You are here!', vm_snapshot_is_running: 0 });
-  });
-
-  it('snapshot_vm_revert really restores the configuration; snapshot_vm_delete removes the snapshot', () => {
-    expect(one(r, 'vm_set_name')).toMatchObject({ vm_id: 4000, name: 'renamed-after-snapshot' });
-    expect(one(r, 'snapshot_vm_revert')).toMatchObject({ vm_snapshot_name: 'clean', raw_data: { data: expect.stringMatching(/:qmrollback:4000:/) } });
-    expect(one(r, 'snapshot_vm_delete')).toMatchObject({ vm_snapshot_name: 'clean', raw_data: { data: expect.stringMatching(/:qmdelsnapshot:4000:/) } });
-    const g = mustGuest(4000);
-    expect(g.config.name).toBe('vuln-box-00');
-    expect(g.snapshots).toEqual([]);
-    expect(g.status).toBe('stopped');
   });
 });
 

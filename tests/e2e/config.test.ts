@@ -50,18 +50,24 @@ describe('config writes', () => {
 
 describe('snapshots', () => {
   it('create, list, revert, delete', async () => {
-    expect(await s.ok('snapshot_vm_create')).toMatchObject({ vm_id: 1000, vm_snapshot_name: 'before-exercise' });
+    expect(await s.ok('snapshot_vm_create')).toEqual({
+      action: 'snapshot_vm_create', source: 'proxmox', proxmox_node: 'px-testing', vm_id: 1000, vm_name: 'admin-wazuh', vm_snapshot_name: 'before-exercise',
+      vm_snapshot_description: 'clean-state', raw_data: { data: expect.stringMatching(/:qmsnapshot:1000:/) },
+    });
     expect(s.guest(1000)!.snapshots.map((x) => [x.name, x.description])).toEqual([['before-exercise', 'clean-state']]);
 
     const list = await s.ok('snapshot_vm_list');
     expect(list.map((x: any) => x.vm_snapshot_name)).toEqual(['before-exercise', 'current']);
+    expect(list[0]).toMatchObject({ action: 'snapshot_vm_list', vm_id: 1000, vm_snapshot_description: 'clean-state', vm_snapshot_time: expect.any(Number), vm_snapshot_vmstate: 0 });
+    expect(list[0]).not.toHaveProperty('vm_snapshot_parent');
+    expect(list[1]).toMatchObject({ vm_snapshot_parent: 'before-exercise', vm_snapshot_description: 'You are here!' });
 
     await s.ok('vm_set_tag', { proxmox_node: 'px-testing', vm_id: '1000', vm_tag_name: 'changed' });
-    await s.ok('snapshot_vm_revert');
+    expect(await s.ok('snapshot_vm_revert')).toMatchObject({ vm_snapshot_name: 'before-exercise', raw_data: { data: expect.stringMatching(/:qmrollback:1000:/) } });
     expect(s.config(1000).tags).toBe('lab;web'); // the tags of the snapshot
     expect(s.guest(1000)!.status).toBe('stopped'); // rollback of a disk-only snapshot stops the VM
 
-    await s.ok('snapshot_vm_delete');
+    expect(await s.ok('snapshot_vm_delete')).toMatchObject({ vm_snapshot_name: 'before-exercise', raw_data: { data: expect.stringMatching(/:qmdelsnapshot:1000:/) } });
     expect(s.guest(1000)!.snapshots).toEqual([]);
   });
 

@@ -1,53 +1,59 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { routeTable } from '../../src/routes/table.js';
+import { operationsIn, servedRecord, startedMarker, type ServedRecord } from './served.js';
 
 /**
- * Every documented operation is called by an end-to-end test through the HTTP API: by its
- * operationId in tests/e2e (literally, or by a template such as `bundle_${verb}_vms_${role}`), by
- * its path (the deployer-UI test sends the UI's requests by path), or,
- * for the Ubuntu guest bundles, by its route path in tests/catalog/guest-bundles.test.ts (they need
- * a Debian target that only that file builds). A test removed or renamed without a replacement
- * makes this fail.
+ * Every operation of the route table was served by an end-to-end test in this run: answered with
+ * a 2xx by a listening service, as that service's own request counter recorded it
+ * (tests/e2e/served.ts). The files that serve operations are the end-to-end files and the
+ * Ubuntu guest bundles' file (they need a Debian target only it builds). This file runs last
+ * (vitest.config.ts) and waits for their records; a test removed, renamed, or now refused (4xx)
+ * makes it fail, and so does running it without those files.
  */
 
-const E2E = path.join(REPO_ROOT, 'tests', 'e2e');
-const GUEST_BUNDLES = path.join(REPO_ROOT, 'tests', 'catalog', 'guest-bundles.test.ts');
-const UBUNTU_URL = '/v0/admin/run/bundles/core/linux/ubuntu/';
+const SERVING_FILES = [
+  ...fs.readdirSync(path.join(REPO_ROOT, 'tests', 'e2e')).filter((f) => f.endsWith('.test.ts') && f !== 'coverage.test.ts').map((f) => `tests/e2e/${f}`),
+  'tests/catalog/guest-bundles.test.ts',
+];
+/** How long a file may take to start once this one runs (they all start before it). */
+const START_GRACE_MS = 120_000;
+const WAIT_MS = 14 * 60_000;
 
-const read = (file: string) => fs.readFileSync(file, 'utf8');
-const quoted = (src: string) => new Set([...src.matchAll(/'([^'\n]*)'/g)].map((m) => m[1]!));
-/** A template literal as a pattern: each `${...}` stands for a word. */
-const templates = (src: string) =>
-  [...src.matchAll(/`([^`\n]*)`/g)]
-    // a template with no literal word of its own (`${base}${path}`) names no operation
-    .filter((m) => /[A-Za-z]/.test(m[1]!.replace(/\$\{[^}]*\}/g, '')))
-    .map((m) => new RegExp(`^${m[1]!.split(/\$\{[^}]*\}/).map((p) => p.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('\\w+')}$`));
+async function records(dir: string): Promise<ServedRecord[]> {
+  const t0 = Date.now();
+  for (;;) {
+    const missing = SERVING_FILES.filter((f) => !fs.existsSync(servedRecord(dir, f)));
+    if (missing.length === 0) break;
+    const notStarted = missing.filter((f) => !fs.existsSync(startedMarker(dir, f)));
+    if (notStarted.length > 0 && Date.now() - t0 > START_GRACE_MS) {
+      throw new Error(`not run in this vitest run (run the whole suite): ${notStarted.join(', ')}`);
+    }
+    if (Date.now() - t0 > WAIT_MS) throw new Error(`no record of what these served: ${missing.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return SERVING_FILES.map((f) => JSON.parse(fs.readFileSync(servedRecord(dir, f), 'utf8')) as ServedRecord);
+}
 
 describe('end-to-end coverage of the operations', () => {
-  const testFiles = fs.readdirSync(E2E).filter((f) => f.endsWith('.test.ts') && f !== 'coverage.test.ts');
-  const src = testFiles.map((f) => read(path.join(E2E, f))).join('\n');
-  const names = quoted(src);
-  const patterns = templates(src);
-  const guestNames = quoted(read(GUEST_BUNDLES));
-
-  // or by a quoted path of two segments or more that ends the route's URL ('/lxc/create')
-  const paths = [...names].filter((n) => /^(\/[\w-]+){2,}$/.test(n));
-  const covered = (def: (typeof routeTable)[number]) =>
-    names.has(def.operationId) ||
-    paths.some((p) => def.url.endsWith(p)) ||
-    patterns.some((re) => re.test(def.operationId)) ||
-    (def.url.startsWith(UBUNTU_URL) && guestNames.has(def.url.slice(UBUNTU_URL.length)));
-
-  it('every operation of the route table is called by an end-to-end test', () => {
+  it('every operation of the route table was served (2xx) by an end-to-end test of this run', { timeout: WAIT_MS + 60_000 }, async () => {
+    const served = new Set((await records(inject('servedDir'))).flatMap((r) => r.operations));
     const ids = [...new Set(routeTable.map((d) => d.operationId))];
     expect(ids.length).toBeGreaterThanOrEqual(80);
-    expect(routeTable.filter((d) => !covered(d)).map((d) => `${d.method} ${d.url} (${d.operationId})`)).toEqual([]);
+    expect(routeTable.filter((d) => !served.has(d.operationId)).map((d) => `${d.method} ${d.url} (${d.operationId})`)).toEqual([]);
   });
 
-  it('the check is not vacuous: an unknown operation is not found', () => {
-    expect(covered({ ...routeTable[0]!, operationId: 'no_such_operation', url: '/v0/admin/nowhere' })).toBe(false);
+  it('the record is not vacuous: only 2xx answers count, by method and route pattern', () => {
+    const start = routeTable.find((d) => d.operationId === 'vm_start')!;
+    const stop = routeTable.find((d) => d.operationId === 'vm_stop')!;
+    const text = [
+      '# TYPE r42_http_requests_total counter',
+      `r42_http_requests_total{method="${start.method}",route="${start.url}",status="422"} 3`,
+      `r42_http_requests_total{method="GET",route="${stop.url}",status="200"} 1`,
+      `r42_http_requests_total{method="${stop.method}",route="${stop.url}",status="200"} 1`,
+    ].join('\n');
+    expect(operationsIn(text)).toEqual(['vm_stop']);
   });
 });

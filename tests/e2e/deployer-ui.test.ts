@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { DEFAULT_SEED_FILE } from '../../src/simulator/model/seed.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { simulatorInventory, tempDir, testConfig } from '../helpers.js';
+import { markStarted, recordServed } from './served.js';
 
 /**
  * The deployer UI (range42-deployer-ui, branch feature/pending-changes) as a client: its requests,
@@ -22,6 +23,7 @@ let app: Awaited<ReturnType<typeof createApp>>;
 let base: string;
 
 beforeAll(async () => {
+  markStarted();
   const seed = tempDir('r42-ui-seed-');
   const seedFile = path.join(seed, 'seed.json');
   fs.writeFileSync(seedFile, fs.readFileSync(DEFAULT_SEED_FILE, 'utf8').replace(/px-testing(?=["/])/g, NODE));
@@ -34,6 +36,7 @@ beforeAll(async () => {
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
+  await recordServed(base);
   await app.close();
   await sim.close();
 });

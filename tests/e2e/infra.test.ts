@@ -12,11 +12,15 @@ afterAll(async () => s.close());
 describe('storage', () => {
   it('storage_list, storage_list_iso, storage_list_template', async () => {
     const storages = await s.ok('storage_list');
-    expect(storages.map((x: any) => x.storage_name).sort()).toEqual(['local', 'local-lvm']);
+    expect(storages.map((x: any) => x.storage_name)).toEqual(['local', 'local-lvm']);
+    expect(storages[0]).toMatchObject({ storage_type: expect.any(String), storage_content_types: expect.stringContaining('iso') });
+    expect(typeof storages[0].storage_space_total).toBe('number');
     const isos = await s.ok('storage_list_iso');
     expect(isos.map((x: any) => x.iso_vol_id)).toContain('local:iso/debian-12.10.0-amd64-netinst.iso');
+    expect(isos.every((i: any) => String(i.iso_vol_id).startsWith('local:iso/') && i.iso_content === 'iso' && i.storage_name === 'local')).toBe(true);
     const templates = await s.ok('storage_list_template');
     expect(templates.map((x: any) => x.template_vol_id)).toContain('local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst');
+    expect(templates.every((t: any) => String(t.template_vol_id).startsWith('local:vztmpl/'))).toBe(true);
   });
 
   it('storage_download_iso has the node fetch the file into the storage', async () => {
@@ -89,7 +93,10 @@ describe('network', () => {
     expect(node().pendingNetwork).toBeNull();
     expect(node().network.find((i) => i.iface === 'vmbr150')).toMatchObject({ type: 'bridge', address: '192.168.150.1' });
     for (const op of ['network_list_interfaces_node', 'network_list_interfaces_node_single_slash']) {
-      expect((await s.ok(op)).map((i: any) => i.iface)).toContain('vmbr150');
+      const list = await s.ok(op);
+      expect(list.map((i: any) => i.iface)).toEqual(node().network.map((i) => i.iface).sort());
+      expect(list.find((i: any) => i.iface === 'vmbr0')).toMatchObject({ iface_type: 'bridge', ip_settings_address: '192.168.1.10', iface_bridge_ports: 'eno1' });
+      expect(list.map((i: any) => i.iface)).toContain('vmbr150');
     }
     await s.ok('network_delete_interfaces_node');
     expect(ifaces()).not.toContain('vmbr150');

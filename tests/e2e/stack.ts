@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { routeTable } from '../../src/routes/table.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { simulatorInventory, testConfig } from '../helpers.js';
+import { markStarted, recordServed } from './served.js';
 
 /**
  * The whole stack for end-to-end tests: the service (the repository's own playbooks, role and
@@ -54,6 +55,7 @@ export async function callOperation(base: string, operationId: string, body?: un
 
 /** `hostVars`: variables of the Proxmox host in the inventory (e.g. VM_IDS narrowing a bundle's VM set). */
 export async function startStack(opts: { hostVars?: Record<string, unknown> } = {}) {
+  markStarted();
   const sim = await startSimulator({ port: 0 });
   const inventoryDir = simulatorInventory(sim, 'px-testing', [], opts.hostVars);
   const app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: inventoryDir }), { logger: false });
@@ -84,6 +86,7 @@ export async function startStack(opts: { hostVars?: Record<string, unknown> } = 
     guest,
     config,
     close: async () => {
+      await recordServed(base);
       await app.close();
       await sim.close();
     },

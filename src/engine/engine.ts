@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
+import { isSecretEnv } from '../config/secret-env.js';
 import { EngineClosedError, QueueFullError } from '../errors.js';
 import { Run, type RunEnvironment } from './run.js';
 import { WarmServer, runnerPython } from './warm/client.js';
@@ -13,13 +14,13 @@ export interface EngineOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-// Names of variables that may hold secrets: ansible-runner writes the whole environment of the
-// run into artifacts/<id>/command, so they are not passed down. Runs get secrets through files.
-const SECRET_NAME = /PASS(WORD|PHRASE)?|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY/i;
+// Variables that may hold secrets (by name, or a URL with a password such as DATABASE_URL):
+// ansible-runner writes the whole environment of the run into artifacts/<id>/command, so they are
+// not passed down. Runs get secrets through files.
 
 export function childEnvironment(base: NodeJS.ProcessEnv, projectRootDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !SECRET_NAME.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isSecretEnv(k, v)) env[k] = v;
   const inheritedRoles = base.ANSIBLE_ROLES_PATH || '~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles';
   return {
     ...env,

@@ -10,6 +10,8 @@ export const LOCK_HEARTBEAT_MS = 10_000;
 export const LOCK_STALE_MS = 120_000;
 /** A request waiting for a VM another instance holds looks again this often. */
 const POLL_MS = 100;
+/** A release the database refused is tried again this often until it goes through. */
+const RELEASE_RETRY_MS = 1000;
 
 /**
  * Per-VM locks in PostgreSQL (table vm_locks, one row per locked (node, vmid): the holding job, the
@@ -21,7 +23,7 @@ const POLL_MS = 100;
  * given back here; for another instance's, they look again every POLL_MS (no FIFO across instances).
  *
  * A lock is given back when its job ends; a release the database refused (unreachable) is tried
- * again with each heartbeat. sweep() (the jobs' maintenance, every minute) gives back locks whose
+ * again every second until it answers. sweep() (the jobs' maintenance, every minute) gives back locks whose
  * job is over (lost included) and those of an instance that stopped its heartbeat
  * LOCK_STALE_MS ago (a dead process, on this host or another).
  */
@@ -33,6 +35,8 @@ export class PgVmLocks implements LockStore {
   private readonly unreleased = new Set<string>();
   private readonly released = new EventEmitter().setMaxListeners(0);
   private readonly timer: NodeJS.Timeout;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly db: PgDatabase,
@@ -118,7 +122,14 @@ export class PgVmLocks implements LockStore {
         this.unreleased.delete(jobId);
         this.released.emit('released');
       } catch {
-        // unreachable: the next heartbeat tries again
+        // unreachable: tried again in a moment, until the database answers
+        if (!this.retry && !this.closed) {
+          this.retry = setTimeout(() => {
+            this.retry = null;
+            void this.flushReleases();
+          }, RELEASE_RETRY_MS).unref();
+        }
+        return;
       }
     }
   }
@@ -143,5 +154,8 @@ export class PgVmLocks implements LockStore {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flushReleases();
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
   }
 }

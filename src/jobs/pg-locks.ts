@@ -52,7 +52,7 @@ export class PgVmLocks implements LockStore {
   }
 
   async holder(t: VmTarget): Promise<string | null> {
-    const r = await this.db.query<{ job_id: string }>('SELECT job_id FROM vm_locks WHERE node = $1 AND vmid = $2', [t.node, t.vmid]);
+    const r = await this.db.query<{ job_id: string }>('SELECT job_id FROM vm_locks WHERE node = $1 AND vmid = $2', [t.node, t.vmid], 'r42_lock_holder');
     return r.rows[0]?.job_id ?? null;
   }
 
@@ -82,6 +82,7 @@ export class PgVmLocks implements LockStore {
       const got = await this.db.query(
         'INSERT INTO vm_locks (node, vmid, job_id, owner) VALUES ($1, $2, $3, $4) ON CONFLICT (node, vmid) DO NOTHING RETURNING job_id',
         [t.node, t.vmid, jobId, this.owner],
+        'r42_lock_take',
       );
       const holder = got.rowCount ? jobId : await this.holder(t);
       if (holder === null) continue; // given back in between: try again

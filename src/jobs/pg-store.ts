@@ -139,7 +139,7 @@ export class PgJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const r = await this.db.query<Row>(`${SELECT} WHERE id = $1`, [id]);
+    const r = await this.db.query<Row>(`${SELECT} WHERE id = $1`, [id], 'r42_get_job');
     return r.rows[0] ? fromRow(r.rows[0]) : null;
   }
 
@@ -191,11 +191,12 @@ export class PgJobStore implements JobStore {
        )
        UPDATE jobs SET event_count = GREATEST(event_count, $3) WHERE id = $1`,
       [jobId, JSON.stringify(events), events[events.length - 1]!.seq],
+      'r42_append_events',
     );
   }
 
   async readEvents(jobId: string, afterSeq: number, limit = 100_000): Promise<JobEvent[]> {
-    const r = await this.db.query<{ data: JobEvent }>('SELECT data FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [jobId, afterSeq, limit]);
+    const r = await this.db.query<{ data: JobEvent }>('SELECT data FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [jobId, afterSeq, limit], 'r42_read_events');
     return r.rows.map((row) => row.data);
   }
 

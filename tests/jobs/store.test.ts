@@ -8,7 +8,7 @@ import { PgJobStore } from '../../src/jobs/pg-store.js';
 import { MIGRATIONS } from '../../src/jobs/pg-migrations.js';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import type { JobEvent, JobRecord, JobStore } from '../../src/jobs/types.js';
-import { testConfig, tempDir } from '../helpers.js';
+import { freePort, testConfig, tempDir } from '../helpers.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/env.js';
 import { startPostgres, type PostgresServer } from '../support/services.js';
@@ -204,6 +204,16 @@ describe('PostgreSQL specifics', () => {
     const refused = PgJobStore.open(url);
     await expect(refused).rejects.toThrow(/job database schema 999 is newer than this service/);
     await expect(refused).rejects.not.toThrow(server.password);
+  });
+
+  it('a server that cannot be reached stops the opening with its address, never the password', async () => {
+    const port = await freePort();
+    const refused = PgJobStore.open(`postgresql://r42:not-to-be-seen@127.0.0.1:${port}/jobs`);
+    await expect(refused).rejects.toThrow(new RegExp(`^job store 127\\.0\\.0\\.1:${port}/jobs: .*ECONNREFUSED`));
+    await expect(refused).rejects.not.toThrow(/not-to-be-seen/);
+    const wrong = PgJobStore.open((await server.createDatabase()).replace(server.password, 'not-to-be-seen'));
+    await expect(wrong).rejects.toThrow(/password authentication failed/);
+    await expect(wrong).rejects.not.toThrow(/not-to-be-seen/);
   });
 
   it('one Idempotency-Key claimed by many instances at once: exactly one job', async () => {

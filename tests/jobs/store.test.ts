@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../src/errors.js';
+import { InvalidCursorError, LockConflictError } from '../../src/errors.js';
 import { MemoryJobStore } from '../../src/jobs/memory-store.js';
 import { PgJobStore } from '../../src/jobs/pg-store.js';
 import { MIGRATIONS } from '../../src/jobs/pg-migrations.js';
 import { SqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import type { JobEvent, JobRecord, JobStore } from '../../src/jobs/types.js';
-import { freePort, testConfig, tempDir } from '../helpers.js';
+import { freePort, testConfig, tempDir, waitFor } from '../helpers.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/env.js';
 import { startPostgres, type PostgresServer } from '../support/services.js';
@@ -241,5 +241,52 @@ describe('PostgreSQL specifics', () => {
     expect(JSON.stringify((await s.readEvents(j.id, 0))[0])).toBe(JSON.stringify(e));
     // Events of a job that is not there are dropped, as the other stores do, not an error.
     await s.appendEvents('00000000-0000-4000-8000-00000000dead', [e]);
+  });
+});
+
+describe('VM locks in PostgreSQL', () => {
+  const vm = (vmid: number, node = 'px-testing') => ({ node, vmid });
+
+  it('a lock taken through one instance is seen by another: wait then conflict naming the holder, or the lock once given back', async () => {
+    const url = await server.createDatabase();
+    const [s1, s2] = await Promise.all([PgJobStore.open(url, { max: 3 }), PgJobStore.open(url, { max: 3 })]);
+    open.push(s1, s2);
+    const a = s1.vmLocks({ host: 'h', pid: 1, start: 's', instance: 'instance-a' });
+    const b = s2.vmLocks({ host: 'h', pid: 1, start: 's', instance: 'instance-b' });
+    const releaseA = await a.acquire('job-a', [vm(2), vm(1)], 0);
+    expect([a.holderOf(vm(1)), b.holderOf(vm(1)), await b.holder(vm(1))]).toEqual(['job-a', null, 'job-a']);
+    // B wants 3 and 2: gets 3, waits on 2, gives 3 back when its wait is over.
+    const t0 = Date.now();
+    const refused = await b.acquire('job-b', [vm(3), vm(2)], 300).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(refused).toBeInstanceOf(LockConflictError);
+    expect(refused).toMatchObject({ holder: 'job-a', target: vm(2) });
+    await waitFor(() => b.holderOf(vm(3)) === null);
+    await expect.poll(() => a.holder(vm(3))).toBeNull();
+    // Given back on A while B waits: B gets everything.
+    const waiting = b.acquire('job-b', [vm(1), vm(2), vm(3)], 5000);
+    setTimeout(releaseA, 200);
+    const releaseB = await waiting;
+    expect(await a.holder(vm(1))).toBe('job-b');
+    releaseB();
+    await expect.poll(() => a.holder(vm(1))).toBeNull();
+  });
+
+  it('sweep gives back the locks of ended jobs and of instances that stopped their heartbeat, not the others', async () => {
+    const url = await server.createDatabase();
+    const s = await PgJobStore.open(url);
+    open.push(s);
+    const locks = s.vmLocks({ host: 'h', pid: 1, start: 's', instance: 'live' });
+    const ended = job({ status: 'lost' });
+    const running = job({ status: 'running' });
+    await s.insertJob(ended);
+    await s.insertJob(running);
+    await locks.acquire(ended.id, [vm(10)], 0);
+    await locks.acquire(running.id, [vm(11)], 0);
+    await locks.acquire('not-recorded-yet', [vm(12)], 0);
+    // A dead instance's lock: its heartbeat stopped three minutes ago.
+    await s.db.query("INSERT INTO vm_locks (node, vmid, job_id, owner, heartbeat_at) VALUES ('px-testing', 13, 'j-dead', 'dead', now() - interval '3 minutes')");
+    expect(await locks.sweep()).toBe(2);
+    expect(await Promise.all([10, 11, 12, 13].map((id) => locks.holder(vm(id))))).toEqual([null, running.id, 'not-recorded-yet', null]);
   });
 });

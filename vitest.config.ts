@@ -25,6 +25,7 @@ const SLOW_FIRST = [
   'tests/engine/engine.test.ts', // 28
   'tests/ops/load.test.ts', // 26
   'tests/catalog/bundles.test.ts', // 26
+  'tests/jobs/shared-db.test.ts', // 20 (measured alone, 2026-12-01)
 ];
 
 /** Runs after every other file: it reads what the end-to-end files recorded. */

@@ -22,6 +22,7 @@ import { JobManager } from './jobs/manager.js';
 import { JobComponents } from './schemas/jobs.js';
 import { MemoryJobStore } from './jobs/memory-store.js';
 import { ServiceSecrets } from './jobs/secrets.js';
+import { PgJobStore } from './jobs/pg-store.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/types.js';
 import { registerRoutes } from './routes/handler.js';
@@ -43,9 +44,19 @@ export interface AppOptions {
   jobStore?: JobStore;
 }
 
-/** The job store the configuration asks for: SQLite in DATA_DIR/jobs.db, or memory. */
-function openJobStore(config: Readonly<Config>): JobStore {
-  return config.jobs.store === 'memory' ? new MemoryJobStore() : new SqliteJobStore(path.join(config.jobs.dataDir, 'jobs.db'));
+/**
+ * The job store the configuration asks for: SQLite in DATA_DIR/jobs.db, memory, or the PostgreSQL
+ * database of DATABASE_URL (connected and migrated here: a server that cannot be reached stops the startup).
+ */
+export async function openJobStore(config: Readonly<Config>): Promise<JobStore> {
+  switch (config.jobs.store) {
+    case 'memory':
+      return new MemoryJobStore();
+    case 'postgres':
+      return PgJobStore.open(config.jobs.databaseUrl!);
+    default:
+      return new SqliteJobStore(path.join(config.jobs.dataDir, 'jobs.db'));
+  }
 }
 
 /**
@@ -125,13 +136,15 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
   const vmNames = new VmNameResolver(config, opts.vaultPasswordFile ?? null);
   shutdown({ vmNames });
+  const store = opts.jobStore ?? (await openJobStore(config));
+  shutdown({ store: opts.jobStore ? null : store });
   registerObservability(app, {
     config, engine, vmNames,
     statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined),
     authorized: bearerChecker(config.apiAuthToken),
+    // A store that can be out of reach (a database server) is one of the dependencies /readyz checks.
+    jobStore: store.ping ? { kind: store.kind, ping: () => store.ping!() } : null,
   });
-  const store = opts.jobStore ?? openJobStore(config);
-  shutdown({ store: opts.jobStore ? null : store });
   const secrets = new ServiceSecrets(config, opts.vaultPasswordFile ?? null);
   const jobs = new JobManager({
     store,

@@ -50,8 +50,10 @@ export interface HttpConfig {
 
 /** Jobs (src/jobs): history, event streams, per-VM locks. */
 export interface JobsConfig {
-  /** `sqlite`: DATA_DIR/jobs.db (default); `memory`: nothing survives a restart. */
-  store: 'sqlite' | 'memory';
+  /** `sqlite`: DATA_DIR/jobs.db (default); `memory`: nothing survives a restart; `postgres`: DATABASE_URL, shared by instances. */
+  store: 'sqlite' | 'memory' | 'postgres';
+  /** DATABASE_URL (a secret when it holds a password): the PostgreSQL database of JOBS_STORE=postgres, else null. */
+  databaseUrl: string | null;
   /** DATA_DIR: where the job database lives (created when missing). */
   dataDir: string;
   /** Finished jobs older than this are deleted (JOBS_RETENTION_DAYS). */
@@ -189,6 +191,20 @@ function dataDirectory(raw: string): string {
   return dir;
 }
 
+/** DATABASE_URL: required with JOBS_STORE=postgres, a postgres:// or postgresql:// URL (never echoed: it may hold a password). */
+function databaseUrl(store: string, raw: string | undefined): string | null {
+  if (store !== 'postgres') return null;
+  if (raw === undefined) throw new ConfigError('DATABASE_URL', 'required when JOBS_STORE=postgres');
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'not a URL (postgresql://user:password@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError('DATABASE_URL', `must be a postgresql:// URL, got ${url.protocol}//…`);
+  return raw.trim();
+}
+
 /**
  * Reads `.env` from the working directory when present. Variables already set in the
  * environment win over the file (Node's own loader keeps existing values).
@@ -255,6 +271,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiAuthToken: e.API_AUTH_TOKEN ?? null,
     jobs: Object.freeze({
       store: e.JOBS_STORE,
+      databaseUrl: databaseUrl(e.JOBS_STORE, e.DATABASE_URL),
       dataDir: dataDirectory(e.DATA_DIR),
       retentionMs: Math.round(e.JOBS_RETENTION_DAYS * 86_400_000),
       retentionCount: e.JOBS_RETENTION_COUNT,

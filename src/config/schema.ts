@@ -80,7 +80,13 @@ export const envSchema = Type.Object({
   PROXMOX_SIMULATOR_STATE: optional('file that keeps the simulated cluster across restarts'),
   PROXMOX_SIMULATOR_TASK_DURATION: seconds(0.5, 0, 600, 'how long simulated Proxmox tasks run'),
   DATA_DIR: text('holds `jobs.db`, the job database (created, 0700, when missing)', { default: 'data', 'x-default': '`./data` (from the working directory)' }),
-  JOBS_STORE: oneOf(['sqlite', 'memory'] as const, 'sqlite', '`sqlite`: `$DATA_DIR/jobs.db`; `memory`: jobs are not kept across restarts'),
+  JOBS_STORE: oneOf(
+    ['sqlite', 'memory', 'postgres'] as const, 'sqlite',
+    '`sqlite`: `$DATA_DIR/jobs.db`; `memory`: jobs are not kept across restarts; `postgres`: the PostgreSQL database of `DATABASE_URL`, which several instances may share (jobs, events, Idempotency-Keys and VM locks; see "Scaling out")',
+  ),
+  DATABASE_URL: optional(
+    'PostgreSQL connection URL (`postgresql://user:password@host:5432/db`, libpq parameters such as `?sslmode=require` accepted), required with `JOBS_STORE=postgres`; its schema is created and migrated at startup. A secret: never logged, never passed to runs, redacted from jobs',
+  ),
   JOBS_RETENTION_DAYS: Type.Number({
     default: 30, minimum: 0.001, maximum: 36_500, 'x-unit': 'days',
     description: 'finished jobs older than this are deleted (at startup, then hourly)',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
-import { isSecretEnvName } from '../config/secret-names.js';
+import { isSecretEnv } from '../config/secret-names.js';
 import { EngineClosedError, QueueFullError } from '../errors.js';
 import { Run, type RunEnvironment } from './run.js';
 import { WarmServer, runnerPython } from './warm/client.js';
@@ -14,12 +14,13 @@ export interface EngineOptions {
   baseEnv?: NodeJS.ProcessEnv;
 }
 
-// Variables that may hold secrets are not passed down (ansible-runner records a run's whole
-// environment in artifacts/<id>/command): runs get secrets through files.
+// Variables that may hold secrets (by name, or a URL with a password such as DATABASE_URL):
+// ansible-runner writes the whole environment of the run into artifacts/<id>/command, so they are
+// not passed down. Runs get secrets through files.
 
 export function childEnvironment(base: NodeJS.ProcessEnv, projectRootDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isSecretEnvName(k)) env[k] = v;
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isSecretEnv(k, v)) env[k] = v;
   const inheritedRoles = base.ANSIBLE_ROLES_PATH || '~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles';
   return {
     ...env,

@@ -9,7 +9,8 @@ import type { VmNameResolver } from '../proxmox/vm-names.js';
 
 /**
  * `/metrics` (Prometheus text format), `/healthz` (the process answers) and `/readyz` (it can do
- * its job: ansible-runner present, inventory readable, Proxmox reachable). None of them is part
+ * its job: ansible-runner present, inventory readable, Proxmox reachable, and the job store's
+ * database reachable when it is a server). None of them is part
  * of the v0 API, so they are left out of the OpenAPI document.
  */
 export interface ObservabilityDeps {
@@ -19,6 +20,8 @@ export interface ObservabilityDeps {
   statusHub: () => PollerHub | undefined;
   /** Whether the caller may see /readyz's details (which name internal paths and addresses). */
   authorized: (req: FastifyRequest) => boolean;
+  /** The job store, when it is a server that may be out of reach (PostgreSQL): `ping` throws then. */
+  jobStore?: { kind: string; ping(): Promise<void> } | null;
 }
 
 export function registerObservability(app: FastifyInstance, deps: ObservabilityDeps): void {
@@ -97,6 +100,18 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
         void pve.close();
       }
     } else checks.proxmox = { ok: false, detail: 'no credentials' };
+    const store = deps.jobStore;
+    if (store) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([store.ping(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000)))]);
+        checks.job_store = { ok: true };
+      } catch (err) {
+        checks.job_store = { ok: false, detail: `${store.kind}: ${(err as Error).message}` };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     const ready = Object.values(checks).every((c) => c.ok);
     reply.code(ready ? 200 : 503);
     // The probe is open (orchestrators call it without the token): the details are not.

@@ -2,10 +2,9 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
-import type { VmLocks } from './locks.js';
 import type { Redactor } from './redact.js';
 import type { DefaultVmSets } from './targets.js';
-import type { JobOwner, JobPatch, JobRecord, JobStore, JobEvent } from './types.js';
+import type { JobOwner, JobPatch, JobRecord, JobStore, JobEvent, LockStore } from './types.js';
 
 /** Polling period for a job another process runs (shared database). */
 export const REMOTE_POLL_MS = 500;
@@ -55,7 +54,8 @@ export interface Jobs {
   readonly opts: JobManagerOptions;
   readonly store: JobStore;
   readonly log: Logger;
-  readonly locks: VmLocks;
+  /** Per-VM locks: in the process, or the shared store's (JobStore.vmLocks). */
+  readonly locks: LockStore;
   readonly owner: JobOwner;
   /** Jobs this process runs, or holds final but unrecorded. */
   readonly active: Map<string, Active>;

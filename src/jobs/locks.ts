@@ -1,5 +1,5 @@
 import { LockConflictError } from '../errors.js';
-import type { VmTarget } from './types.js';
+import type { LockStore, VmTarget } from './types.js';
 
 interface Waiter {
   jobId: string;
@@ -11,7 +11,7 @@ interface Entry {
   waiters: Waiter[];
 }
 
-const lockKey = (t: VmTarget) => `${t.node}\u0000${t.vmid}`;
+export const lockKey = (t: VmTarget) => `${t.node}\u0000${t.vmid}`;
 
 /** Targets without duplicates, in the one global order every job takes its locks in. */
 export function lockOrder(targets: readonly VmTarget[]): VmTarget[] {
@@ -21,18 +21,32 @@ export function lockOrder(targets: readonly VmTarget[]): VmTarget[] {
 }
 
 /**
- * Per-VM locks, keyed by (node, vmid), held by job ids. A job takes all its locks one by one in
+ * Per-VM locks in the process, keyed by (node, vmid), held by job ids. A job takes all its locks one by one in
  * the global order (node name, then VM id): two jobs wanting overlapping sets always meet on the
  * first VM they share, so neither can hold what the other waits for while waiting itself — no
  * deadlock. Each lock is handed to its waiters first come, first served. A job that cannot get
  * everything before its deadline gives back what it took and learns who holds the lock it waited on.
  */
-export class VmLocks {
+export class VmLocks implements LockStore {
+  readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
 
   /** Who holds the lock on a VM, if anyone. */
   holderOf(t: VmTarget): string | null {
     return this.entries.get(lockKey(t))?.holder ?? null;
+  }
+
+  async holder(t: VmTarget): Promise<string | null> {
+    return this.holderOf(t);
+  }
+
+  /** Nothing to sweep: a lock in the process goes with its job. */
+  async sweep(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    // nothing to release: the jobs gave their locks back as they ended
   }
 
   get size(): number {

@@ -20,6 +20,9 @@ export async function recover(j: Jobs): Promise<number> {
     j.log.warn({ job: job.id, operation: job.operation, killed }, 'jobs: marked lost');
     n++;
   }
+  // Shared locks of jobs that are over (the lost ones just marked included) or of an instance gone silent.
+  const freed = await j.locks.sweep();
+  if (freed > 0) j.log.warn({ locks: freed }, 'jobs: VM locks of ended jobs or silent instances given back');
   return n;
 }
 
@@ -53,5 +56,6 @@ export async function closeJobs(j: Jobs, timers: NodeJS.Timeout[]): Promise<void
       j.log.error({ job: a.record.id }, 'jobs: the end of a job was never stored; a restart will mark it lost');
     }
   }
+  await j.locks.close();
   retireOwner(j.owner);
 }

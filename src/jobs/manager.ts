@@ -6,7 +6,7 @@ import { newOwner } from './owner.js';
 import { follow, getJob, listJobs, type FollowHandlers } from './read.js';
 import { submit, type SubmitRequest, type Submission } from './submit.js';
 import { DefaultVmSets } from './targets.js';
-import type { JobFilter, JobPage, JobRecord, JobStore } from './types.js';
+import type { JobFilter, JobPage, JobRecord, JobStore, LockStore } from './types.js';
 
 /**
  * Every playbook run of the API is a job: recorded (secrets redacted) before it runs, its
@@ -24,12 +24,14 @@ export class JobManager {
   private timers: NodeJS.Timeout[] = [];
 
   constructor(opts: JobManagerOptions) {
+    const owner = newOwner();
     this.jobs = {
       opts,
       store: opts.store,
       log: opts.log,
-      locks: new VmLocks(),
-      owner: newOwner(),
+      // A store several instances share has locks they share too.
+      locks: opts.store.vmLocks?.(owner) ?? new VmLocks(),
+      owner,
       active: new Map(),
       claiming: new Map(),
       sets: new DefaultVmSets(opts.config.publicPlaybooksDir),
@@ -38,7 +40,7 @@ export class JobManager {
     };
   }
 
-  get locks(): VmLocks {
+  get locks(): LockStore {
     return this.jobs.locks;
   }
 

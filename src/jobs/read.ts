@@ -79,13 +79,20 @@ export async function follow(j: Jobs, id: string, after: number, h: FollowHandle
     h.end();
     return () => undefined;
   }
-  // Run by another process sharing the database: poll until it ends.
+  // Run by another process sharing the database: poll until it ends. A store that fails for a
+  // while (a database restarting) only delays the next events: the follower keeps its place.
   const poll = async () => {
     while (!stopped) {
       await new Promise((r) => setTimeout(r, REMOTE_POLL_MS));
       if (stopped) return;
-      const job = await j.store.getJob(id);
-      await drain();
+      let job: JobRecord | null;
+      try {
+        job = await j.store.getJob(id);
+        await drain();
+      } catch (err) {
+        j.log.warn({ err, job: id }, 'jobs: the events of a job run elsewhere could not be read yet');
+        continue;
+      }
       if (!job || isFinal(job.status)) {
         if (!stopped) h.end();
         return;

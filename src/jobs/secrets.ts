@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/env.js';
 import { decryptVault, isVaultText, isVaultValue, parseVaultYaml } from '../proxmox/ansible-vault.js';
-import { isSecretEnvName, isSecretKey } from '../config/secret-names.js';
+import { isSecretEnv, isSecretKey, urlPassword } from '../config/secret-names.js';
 
 const REFRESH_MS = 5000;
 
 /**
  * The service's own secrets, for redaction by value: the vault password, the API bearer token,
- * secret-named environment variables, and every value under a secret key of the inventory
+ * secret environment variables (by name, or URLs with a password: the URL and the password), the
+ * database URL's password, and every value under a secret key of the inventory
  * (`proxmox_api_token_secret`, `ansible_password`, …) and of the vault extra-vars file, decrypted
  * when it is vault-encrypted. Re-read at most every few seconds, so an edited inventory applies.
  */
@@ -17,7 +18,7 @@ export class ServiceSecrets {
   private readAt = 0;
 
   constructor(
-    private readonly config: Pick<Config, 'inventoryDir' | 'vaultFile' | 'vaultPassword' | 'apiAuthToken'>,
+    private readonly config: Pick<Config, 'inventoryDir' | 'vaultFile' | 'vaultPassword' | 'apiAuthToken'> & { jobs?: Pick<Config['jobs'], 'databaseUrl'> },
     private readonly vaultPasswordFile: string | null,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -31,6 +32,11 @@ export class ServiceSecrets {
     };
     add(this.config.vaultPassword);
     add(this.config.apiAuthToken);
+    const databaseUrl = this.config.jobs?.databaseUrl ?? null;
+    if (urlPassword(databaseUrl)) {
+      add(databaseUrl);
+      add(urlPassword(databaseUrl));
+    }
     let vaultPassword: string | null = this.config.vaultPassword;
     if (this.vaultPasswordFile) {
       try {
@@ -40,7 +46,11 @@ export class ServiceSecrets {
         // unreadable: runs will say so
       }
     }
-    for (const [k, v] of Object.entries(this.env)) if (isSecretEnvName(k)) add(v);
+    for (const [k, v] of Object.entries(this.env)) {
+      if (!isSecretEnv(k, v)) continue;
+      add(v);
+      add(urlPassword(v));
+    }
     for (const file of [path.join(this.config.inventoryDir, 'hosts.yml'), this.config.vaultFile]) {
       if (file) for (const v of secretsOfVarsFile(file, vaultPassword)) add(v);
     }

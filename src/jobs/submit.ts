@@ -206,7 +206,7 @@ async function insert(j: Jobs, record: JobRecord, idem: Parameters<JobStore['ins
     return await retrying(() => j.store.insertJob(record, idem));
   } catch (err) {
     j.log.error({ err, job: record.id }, 'jobs: the job store refused a new job');
-    throw new JobStoreUnavailableError(describeStoreError(err));
+    throw err instanceof JobStoreUnavailableError ? err : new JobStoreUnavailableError(describeStoreError(err));
   }
 }
 

@@ -131,8 +131,31 @@ export interface IdempotencyClaim {
 export type InsertOutcome = { inserted: true } | { inserted: false; existing: JobRecord };
 
 /**
+ * Where the per-VM locks live. In the process (VmLocks, below) for the SQLite and memory stores;
+ * in the database for a store several instances share (pg-locks.ts), so that a lock taken through
+ * one instance is seen by all. Either way a job takes its locks in lockOrder, and a request that
+ * cannot get them all within its wait gives back what it took and learns who holds the one it
+ * waited on (LockConflictError).
+ */
+export interface LockStore {
+  readonly kind: string;
+  /**
+   * Takes every lock of `targets` for `jobId`, waiting at most `waitMs` in all; resolves with a
+   * release function, or rejects with LockConflictError (holding nothing).
+   */
+  acquire(jobId: string, targets: readonly VmTarget[], waitMs: number): Promise<() => void>;
+  /** Who holds the lock on a VM as this instance knows it (its own jobs' locks): no I/O. */
+  holderOf(t: VmTarget): string | null;
+  /** Who holds the lock on a VM, whatever instance took it. */
+  holder(t: VmTarget): Promise<string | null>;
+  /** Gives back locks whose job is over or whose owner stopped refreshing them; returns how many. */
+  sweep(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
  * Where jobs live. The default is SQLite (a file under DATA_DIR); the interface is asynchronous so
- * that a server database can replace it without touching the callers.
+ * that a server database (PostgreSQL, pg-store.ts) replaces it without touching the callers.
  */
 export interface JobStore {
   readonly kind: string;
@@ -154,5 +177,12 @@ export interface JobStore {
   unfinishedJobs(): Promise<JobRecord[]>;
   /** Deletes finished jobs older than `before` (ms) and beyond the newest `keep`; returns how many. */
   prune(opts: { before: number; keep: number }): Promise<number>;
+  /**
+   * The per-VM locks of a store several instances share (a server database), for the instance
+   * `owner`; absent: the locks live in the process (VmLocks).
+   */
+  vmLocks?(owner: JobOwner): LockStore;
+  /** Throws when the store cannot be reached (for /readyz); absent: a local store with nothing to check. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,11 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { REPO_ROOT } from '../../src/config/paths.js';
 import type { Engine, RunResult, RunSpec } from '../../src/engine/engine.js';
 import { extractResult, logLines } from '../../src/engine/extract.js';
 import type { RunnerEvent } from '../../src/engine/types.js';
-import { FIXTURE_INVENTORY, fixturePlaybook, tempDir, testEngine } from '../helpers.js';
+import { routeTable } from '../../src/routes/table.js';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { FIXTURE_INVENTORY, fixturePlaybook, simulatorInventory, tempDir, testConfig, testEngine } from '../helpers.js';
 
 /**
  * The same playbooks on both engines (RUNNER_ENGINE=ansible-runner and warm): rc, status, the
@@ -99,4 +103,87 @@ describe('differential: the warm engine answers as ansible-runner does', () => {
       }
     });
   }
+});
+
+/**
+ * The same HTTP cases through the API on both engines: two apps built on the repository's
+ * playbooks and role (RUNNER_ENGINE=ansible-runner and warm), each against a simulator of its own
+ * in the same initial state, called in the same order: reads, a power action, the same action
+ * failing on Proxmox, a configuration write and a bundle. HTTP status, rc, result and log lines
+ * must be the same, volatile values aside (task ids, times, usage counters, the snapshot name made
+ * from the clock).
+ */
+const VOLATILE_RESULT_KEYS = new Set(['vm_uptime', 'cpu_current_usage', 'ram_current_usage', 'disk_read', 'disk_write', 'net_in', 'net_out', 'uptime', 'cpu', 'mem', 'netin', 'netout', 'diskread', 'diskwrite', 'snaptime']);
+
+function normaliseAnswer(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normaliseAnswer);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = VOLATILE_RESULT_KEYS.has(k) ? '<volatile>' : normaliseAnswer(v);
+    return out;
+  }
+  if (typeof value === 'string') {
+    return value
+      .replace(/UPID:[^\s"',}\]]+/g, '<upid>')
+      .replace(/snapshot_\d{8}_\d{6}/g, 'snapshot_<time>')
+      .replace(/\/[^\s"']*\/r42-run-[A-Za-z0-9]+/g, '<private>')
+      .replace(/"(vm_uptime|cpu_current_usage|ram_current_usage|disk_read|disk_write|net_in|net_out|uptime|cpu|mem|netin|netout|diskread|diskwrite|snaptime)": [0-9.e+-]+/g, '"$1": <volatile>');
+  }
+  return value;
+}
+
+describe('differential: the HTTP cases answer the same on both engines', () => {
+  type Side = { app: Awaited<ReturnType<typeof createApp>>; sim: Simulator; base: string };
+  const sides: Partial<Record<'plain' | 'warm', Side>> = {};
+  beforeAll(async () => {
+    await Promise.all((['plain', 'warm'] as const).map(async (kind) => {
+      const sim = await startSimulator({ port: 0 });
+      const inventoryDir = simulatorInventory(sim);
+      const app = await createApp(testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: inventoryDir, RUNNER_ENGINE: kind === 'warm' ? 'warm' : 'ansible-runner' }), { logger: false });
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      sides[kind] = { app, sim, base };
+    }));
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(sides).map(async (s) => {
+      await s!.app.close();
+      await s!.sim.close();
+    }));
+  });
+
+  const node = { proxmox_node: 'px-testing' };
+  // `logs`: the answer carries log lines (raw mode, a failure, a runner route).
+  const httpCases: Array<{ name: string; operationId: string; body?: Record<string, unknown>; url?: string; status: number; logs?: boolean }> = [
+    { name: 'vm_list (raw: log lines)', operationId: 'vm_list', body: { ...node, as_json: false }, status: 200, logs: true },
+    { name: 'vm_get_config', operationId: 'vm_get_config', status: 200 },
+    { name: 'snapshot_vm_list', operationId: 'snapshot_vm_list', status: 200 },
+    { name: 'vm_start', operationId: 'vm_start', body: { ...node, vm_id: '4001' }, status: 200 },
+    { name: 'vm_start on a running VM: 500 with the Proxmox task error', operationId: 'vm_start', body: { ...node, vm_id: '4001' }, status: 500, logs: true },
+    { name: 'vm_set_tag (a configuration write)', operationId: 'vm_set_tag', status: 200 },
+    { name: 'a bundle (snapshot/create-vms-student)', operationId: 'run_bundle_nested', body: { ...node, hosts: 'px-testing' }, url: '/v0/admin/run/bundles/core/proxmox/configure/default/vms/snapshot/create-vms-student/run', status: 200, logs: true },
+  ];
+
+  for (const c of httpCases) {
+    it(c.name, async () => {
+      const def = routeTable.find((d) => d.operationId === c.operationId)!;
+      const body = c.body ?? (def.body as { examples: Record<string, unknown>[] }).examples[0];
+      const [plain, warm] = await Promise.all((['plain', 'warm'] as const).map(async (kind) => {
+        const r = await fetch(`${sides[kind]!.base}${c.url ?? def.url}`, { method: def.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: r.status, body: normaliseAnswer(await r.json()) as Record<string, unknown> };
+      }));
+      expect(plain!.status, JSON.stringify(plain!.body).slice(0, 800)).toBe(c.status);
+      expect(warm!.status).toBe(plain!.status);
+      expect(warm!.body.rc).toBe(plain!.body.rc);
+      expect(warm!.body.result).toEqual(plain!.body.result);
+      expect(warm!.body.log_multiline).toEqual(plain!.body.log_multiline);
+      expect(warm!.body).toEqual(plain!.body);
+      if (c.logs) expect((warm!.body.log_multiline as string[]).some((l) => l.startsWith('TASK ['))).toBe(true);
+      else expect((warm!.body.result as unknown[]).length).toBeGreaterThan(0);
+      if (c.status === 500) expect(JSON.stringify(warm!.body)).toContain('VM 4001 already running');
+    });
+  }
+  it('the simulators end in the same state', () => {
+    const state = (s: Side) => normaliseAnswer(JSON.parse(JSON.stringify(s.sim.cluster.guestsOf('px-testing', 'qemu').map((g) => ({ vmid: g.vmid, status: g.status, tags: g.config.tags, snapshots: g.snapshots.length })))));
+    expect(state(sides.warm!)).toEqual(state(sides.plain!));
+  });
 });

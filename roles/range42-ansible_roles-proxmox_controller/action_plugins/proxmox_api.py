@@ -1,11 +1,20 @@
 # Copyright range42. GPL-3.0-only.
 """proxmox_api: one call to the Proxmox VE API, made in the controller's worker process.
 
-The role's tasks/common/call.yml runs it. It does what the role did with two ansible.builtin.uri
-tasks (the call, then the task status polled once a second) without a module process: the HTTPS
-request is made here, with Python's standard library, and when Proxmox answers with a task id
-(UPID) the task's status is polled in the same process with a short backoff (50 ms, x1.5 per poll,
-at most 500 ms) until the task has stopped or ``wait_timeout`` seconds have passed.
+Every Proxmox call of the role is one task of this plugin, registered as ``_px_call``:
+
+    - name: List the VMs of {{ _px_node }}
+      proxmox_api:
+        path: "/nodes/{{ _px_node }}/qemu"
+      register: _px_call
+
+It does what the role once did with two ansible.builtin.uri tasks and a check (the call, the task
+status polled once a second, a fail task wording the error) without a module process and in one
+task: the HTTPS request is made here, with Python's standard library; when Proxmox answers with a
+task id (UPID) the task's status is polled in the same process with a short backoff (50 ms, x1.5 per
+poll, at most 500 ms) until the task has stopped or ``wait_timeout`` seconds have passed; then the
+outcome is checked and the task fails with a worded message (an HTTP status not in ``accept``, a
+task that could not be read, did not end in time, or ended with an exit status other than OK).
 
 Options (all templated by Ansible before the plugin sees them):
   path           path after /api2/json (required)
@@ -20,18 +29,23 @@ Options (all templated by Ansible before the plugin sees them):
                  the API address (host:port) and token; by default the task variables
                  proxmox_api_host, proxmox_api_user, proxmox_api_token_id, proxmox_api_token_secret
 
-The result has what the uri tasks registered: ``status`` (-1 when there was no answer), ``json``
-(the decoded answer, when it is JSON), ``msg`` (worded as uri words it), ``url``; and ``task``:
-the task status answer (``status``, ``json``, ``msg``) when there was a task to wait for, else
-``{"skipped": true}``, plus ``task_timed_out`` when the task had not stopped in time. The plugin
-never fails the task itself: call.yml words the errors. The Authorization header is built here and
-never appears in the result (any message that would hold the token has it masked).
+A successful result has what the uri tasks registered: ``status`` (-1 when there was no answer),
+``json`` (the decoded answer, when it is JSON), ``msg`` (worded as uri words it), ``url``; and
+``task``: the task status answer (``status``, ``json``, ``msg``) when there was a task to wait for,
+else ``{"skipped": true}``, plus ``task_timed_out`` when the task had not stopped in time. It is
+hidden from the output and the events (``_ansible_no_log``) unless proxmox_controller_no_log is
+false: some request bodies carry passwords, and the answers are not for the log; the registered
+variable has it all. A failed result is only ``msg`` (never censored: it is the error the user
+needs, worded from the HTTP status and Proxmox's message, with the token masked), as
+ansible.builtin.fail gives it. The Authorization header is built here and never appears in a
+result (any message that would hold the token has it masked).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import ssl
 import time
 import urllib.error
@@ -66,6 +80,43 @@ def form_urlencoded(body):
                     pairs.append((to_text(key), to_text(value)))
         return urllib.parse.urlencode(pairs, doseq=True)
     return to_text(body)
+
+
+def _get(value, *keys):
+    """value[k1][k2]... or None when a level is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def failure_message(method, path, call, accept, wait_timeout):
+    """Why the call failed, worded as the role's check task worded it, or None when it did not."""
+    status = call.get('status', -1)
+    if status not in accept:
+        head = 'Proxmox API %s %s failed: ' % (method, path)
+        if status <= 0:
+            return head + to_text(call.get('msg', 'no answer'))
+        message = _get(call, 'json', 'message')
+        text = to_text(message).strip() if message else ''
+        if not text:
+            text = re.sub(r'^Status code was .*? and not \[.*?\]: ', '', to_text(call.get('msg', '')), count=1)
+        errors = _get(call, 'json', 'errors')
+        return head + 'HTTP %s: %s%s' % (status, text, ' ' + json.dumps(errors) if errors else '')
+    task = call.get('task') or {}
+    if task.get('skipped') or _get(task, 'json', 'data', 'exitstatus') == 'OK':
+        return None
+    upid = to_text(_get(call, 'json', 'data'))
+    if task.get('status', -1) != 200:
+        message = _get(task, 'json', 'message')
+        if message is None:
+            message = task.get('msg', '')
+        return 'could not read the status of Proxmox task %s: HTTP %s %s' % (upid, task.get('status', '-'), to_text(message).strip())
+    if _get(task, 'json', 'data', 'status') != 'stopped':
+        return 'Proxmox task %s did not end within %s s (proxmox_task_timeout)' % (upid, to_text(wait_timeout))
+    exitstatus = _get(task, 'json', 'data', 'exitstatus')
+    return 'Proxmox task %s failed: %s' % (upid, 'no exit status' if exitstatus is None else to_text(exitstatus))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -105,7 +156,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('proxmox_api: body_format must be form-urlencoded or json, not %s' % body_format)
         try:
             accept = [int(s) for s in (args.get('accept') or [200])]
-            wait_timeout = float(setting('wait_timeout', 'proxmox_task_timeout', _DEFAULTS['wait_timeout']))
+            wait_given = setting('wait_timeout', 'proxmox_task_timeout', _DEFAULTS['wait_timeout'])
+            wait_timeout = float(wait_given)
             timeout = float(setting('timeout', 'proxmox_api_timeout', _DEFAULTS['timeout']))
         except (TypeError, ValueError) as e:
             raise AnsibleActionFail('proxmox_api: accept, wait_timeout and timeout must be numbers: %s' % e)
@@ -142,6 +194,12 @@ class ActionModule(ActionBase):
                 result['task_timed_out'] = True
         else:
             result['task'] = {'skipped': True, 'changed': False}
+
+        problem = failure_message(method, path, result, accept, wait_given)
+        if problem is not None:
+            return {'failed': True, 'changed': False, 'msg': client.mask(problem)}
+        no_log = self._templar.template(task_vars['proxmox_controller_no_log']) if 'proxmox_controller_no_log' in task_vars else True
+        result['_ansible_no_log'] = boolean(True if no_log is None else no_log, strict=False)
         return result
 
     @staticmethod
@@ -178,13 +236,15 @@ class _Client:
         if validate_certs:
             context = ssl.create_default_context()
         else:
-            context = ssl.create_default_context()
+            # create_default_context() would load the system's CA certificates (~20 ms per call)
+            # only to verify nothing: the same client context, without them.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         # The proxy handler (https_proxy, no_proxy from the environment) is there as with uri.
         self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect())
 
-    def _mask(self, text):
+    def mask(self, text):
         text = to_text(text)
         return text.replace(self.secret, '********') if self.secret else text
 
@@ -209,15 +269,15 @@ class _Client:
             msg = 'OK (%s bytes)' % resp.headers.get('Content-Length', 'unknown')
         except urllib.error.HTTPError as e:
             resp, status = e, e.code
-            msg = 'HTTP Error %s: %s' % (e.code, self._mask(e.reason))
+            msg = 'HTTP Error %s: %s' % (e.code, self.mask(e.reason))
         except urllib.error.URLError as e:
-            out['msg'] = self._mask('Request failed: %s' % e)
+            out['msg'] = self.mask('Request failed: %s' % e)
             return out
         except OSError as e:  # socket errors urllib does not wrap (e.g. a timeout reading the status line)
-            out['msg'] = self._mask('Connection failure: %s' % e)
+            out['msg'] = self.mask('Connection failure: %s' % e)
             return out
         except Exception as e:  # e.g. an address http.client refuses (InvalidURL): an answer, as uri gives
-            out['msg'] = self._mask('An unknown error occurred: %s' % e)
+            out['msg'] = self.mask('An unknown error occurred: %s' % e)
             return out
         try:
             with resp:
@@ -226,7 +286,7 @@ class _Client:
             if (resp.headers.get('Content-Encoding', '') or '').lower() == 'gzip':
                 raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
-            out['msg'] = self._mask('Connection failure: %s' % e)
+            out['msg'] = self.mask('Connection failure: %s' % e)
             return out
         out.update(status=status, msg=msg, content_type=content_type)
         if raw and 'json' in content_type.lower():

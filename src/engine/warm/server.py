@@ -162,6 +162,8 @@ def preload():
             log('not preloaded: %s (%s)' % (name, e))
 
     import ansible.constants as C
+    global LOADER_BUILDS
+    LOADER_BUILDS = loader_builds()
     # ConfigManager() parses base.yml (~400 definitions) on every construction: parse it once.
     from ansible.config import manager as config_manager
     import pickle
@@ -181,6 +183,26 @@ def preload():
     shutil.rmtree(C.DEFAULT_LOCAL_TMP, ignore_errors=True)
     atexit._clear()
     return settings_snapshot(C)
+
+
+LOADER_BUILDS = None
+
+
+def loader_builds():
+    """The statements of ansible/plugins/loader.py that build its plugin loaders
+    (`name = PluginLoader(...)` / `Jinja2Loader(...)`), as (name, compiled expression): parsed once
+    here rather than in every playbook process (ast.parse of the file costs ~12 ms)."""
+    import ast
+    import ansible.plugins.loader as L
+    with open(L.__file__, 'rb') as f:
+        tree = ast.parse(f.read(), L.__file__)
+    out = []
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+                and node.value.func.id in ('PluginLoader', 'Jinja2Loader')):
+            out.append((node.targets[0].id, compile(ast.Expression(node.value), L.__file__, 'eval')))
+    return out
 
 
 def settings_snapshot(C):
@@ -210,24 +232,17 @@ def reconfigure(server_settings):
             return 'setting %s differs from the warm engine\'s (%r, not %r)' % (name, mine.get(name), server_settings.get(name))
 
     # Plugin loaders: their search paths were taken from the server's configuration. Build each
-    # again from the run's (same arguments as ansible/plugins/loader.py, which is re-read for them)
+    # again from the run's (the same expressions as ansible/plugins/loader.py, compiled once by the server)
     # and move its state into the existing object, which other modules hold by reference.
-    import ast
     import ansible.plugins.loader as L
     L.MODULE_CACHE.clear()
     L.PATH_CACHE.clear()
     L.PLUGIN_PATH_CACHE.clear()
-    with open(L.__file__, 'rb') as f:
-        tree = ast.parse(f.read(), L.__file__)
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
-                and node.value.func.id in ('PluginLoader', 'Jinja2Loader')):
-            name = node.targets[0].id
-            fresh = eval(compile(ast.Expression(node.value), L.__file__, 'eval'), vars(L))
-            old = getattr(L, name)
-            old.__dict__.clear()
-            old.__dict__.update(fresh.__dict__)
+    for name, code in LOADER_BUILDS or loader_builds():
+        fresh = eval(code, vars(L))
+        old = getattr(L, name)
+        old.__dict__.clear()
+        old.__dict__.update(fresh.__dict__)
     L._PLUGIN_FILTERS = L._load_plugin_filter()
 
     # Colours depend on whether stdout is a terminal (the pty is; the server's stdout is not).
@@ -361,6 +376,15 @@ def run_process(request, server_settings):
                     report = {'mode': 'unknown'}
                 control(dict({'r42warm': 'playbook', 'pid': proc.pid}, **report))
                 return proc
+
+            def close(self, force=True):
+                # ptyprocess sleeps delayafterclose (0.1 s) "to give the kernel time to update the
+                # process status" before it checks whether the child is still alive. ansible-runner
+                # only closes once isalive() has said no (the child is reaped): the check's answer
+                # is already known, and the sleep is 0.1 s of every run's wall time.
+                if self.ptyproc.terminated:
+                    self.ptyproc.delayafterclose = 0
+                super().close(force)
 
         pexpect.spawn = WarmSpawn
         # ansible-runner's CLI takes defaults from the environment at import time

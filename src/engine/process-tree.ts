@@ -15,11 +15,15 @@ function forEachProcess(visit: (pid: number, read: (file: string) => string) => 
   }
 }
 
-/** Pids whose /proc `files` (e.g. cmdline, environ) contain `needle`. */
+/**
+ * Pids whose /proc `files` (e.g. cmdline, environ) contain `needle`. Their NUL separators read as
+ * spaces, so a needle may span arguments (`sleep 5123`).
+ */
 export function processesNaming(needle: string, files: readonly string[]): number[] {
   const out: number[] = [];
+  const names = (text: string) => text.replace(/\0/g, ' ').includes(needle);
   forEachProcess((pid, read) => {
-    if (files.some((f) => { try { return read(f).includes(needle); } catch { return false; } })) out.push(pid);
+    if (files.some((f) => { try { return names(read(f)); } catch { return false; } })) out.push(pid);
   });
   return out;
 }

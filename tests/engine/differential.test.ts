@@ -126,6 +126,8 @@ function normaliseAnswer(value: unknown): unknown {
     return value
       .replace(/UPID:[^\s"',}\]]+/g, '<upid>')
       .replace(/snapshot_\d{8}_\d{6}/g, 'snapshot_<time>')
+      // the default snapshot name is made from the clock to the minute: the two runs may straddle one
+      .replace(/default-snapshot-from-API-\d{6}-\d{4}/g, 'default-snapshot-from-API-<time>')
       .replace(/\/[^\s"']*\/r42-run-[A-Za-z0-9]+/g, '<private>')
       .replace(/"(vm_uptime|cpu_current_usage|ram_current_usage|disk_read|disk_write|net_in|net_out|uptime|cpu|mem|netin|netout|diskread|diskwrite|snaptime)": [0-9.e+-]+/g, '"$1": <volatile>');
   }

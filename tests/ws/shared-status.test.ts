@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { createApp } from '../../src/app.js';
 import type { SharedNode, SharedStatusHub } from '../../src/proxmox/shared-status.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { call, data } from '../simulator/client.js';
 import { simulatorInventory, testConfig, waitFor } from '../helpers.js';
 import { startRedis, type RedisServer } from '../support/services.js';
 
@@ -21,9 +22,9 @@ const apps: App[] = [];
 const bases = new Map<App, string>();
 const open: WebSocket[] = [];
 
-async function instance(): Promise<App> {
+async function instance(inv = inventory): Promise<App> {
   const app = await createApp(testConfig({
-    API_BACKEND_INVENTORY_DIR: inventory, STATUS_POLL_INTERVAL: String(INTERVAL_MS / 1000), REDIS_URL: redis.url,
+    API_BACKEND_INVENTORY_DIR: inv, STATUS_POLL_INTERVAL: String(INTERVAL_MS / 1000), REDIS_URL: redis.url,
   }), { logger: false });
   bases.set(app, (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws'));
   apps.push(app);
@@ -43,7 +44,7 @@ afterAll(async () => {
   await redis.close();
 });
 
-function viewer(app: App) {
+function viewer(app: App): Viewer {
   const ws = new WebSocket(`${bases.get(app)}/ws/vm-status?node=px-testing`);
   open.push(ws);
   const messages: Msg[] = [];
@@ -67,7 +68,11 @@ function viewer(app: App) {
   };
   return { ws, messages, next };
 }
-type Viewer = ReturnType<typeof viewer>;
+interface Viewer {
+  ws: WebSocket;
+  messages: Msg[];
+  next(test: (m: Msg) => boolean, from?: number, timeoutMs?: number): Promise<Msg>;
+}
 
 const feed = (app: App) => app.statusHub.active[0] as SharedNode;
 const roles = (...xs: App[]) => xs.map((a) => feed(a)?.role).sort().join(',');
@@ -186,5 +191,30 @@ describe('/ws/vm-status shared through Redis', () => {
     expect(total).toBeGreaterThanOrEqual(2);
     expect(total).toBeLessThanOrEqual(6);
     for (const v of kept) expect(v.messages.filter((m) => m.type === 'full')).toHaveLength(1);
+  });
+
+  it('instances pointing at another Proxmox share nothing with these, through the same Redis', async () => {
+    const other = await startSimulator({ port: 0 });
+    try {
+      const c = await instance(simulatorInventory(other));
+      const v = viewer(c);
+      await v.next((m) => m.type === 'full');
+      await waitFor(() => feed(c).role === 'leader', 5000); // its own lease: b's is another key
+      const survivor = apps.find((x) => x !== c)!;
+      expect(feed(survivor).role).toBe('leader');
+      expect(feed(c).keys.lease).not.toBe(feed(survivor).keys.lease);
+      expect(feed(c).keys.lease).toContain(other.apiHost);
+      await data(call(other, 'PUT', '/nodes/px-testing/qemu/4001/config', { name: 'elsewhere' }));
+      const d = await v.next((m) => m.type === 'diff' && m.changes['4001']?.name === 'elsewhere');
+      expect(d.changes['4001'].type).toBe('changed');
+      await sleep(3 * INTERVAL_MS);
+      const survivors = viewers.filter((x) => x.ws.url.startsWith(bases.get(survivor)!));
+      for (const x of survivors) expect(x.messages.some((m) => m.type === 'diff' && m.changes['4001']?.name === 'elsewhere')).toBe(false);
+      expect(other.requestLog.filter((r) => r.path === '/nodes/px-testing/qemu').length).toBeGreaterThan(0);
+      await c.close();
+      apps.splice(apps.indexOf(c), 1);
+    } finally {
+      await other.close();
+    }
   });
 });

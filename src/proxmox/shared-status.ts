@@ -196,7 +196,10 @@ export class SharedStatusHub extends FeedHub<SharedNode> implements StatusHub {
   private readonly byChannel = new Map<string, SharedNode>();
   private readonly log: Logger;
   private readonly intervalMs: number;
-  private sharing: boolean | null = null;
+  private sharing = false;
+  private everShared = false;
+  /** The outage has been logged. */
+  private warned = false;
   private closed = false;
 
   constructor(opts: SharedStatusOptions) {
@@ -227,7 +230,13 @@ export class SharedStatusHub extends FeedHub<SharedNode> implements StatusHub {
     this.sub = new Redis(opts.redisUrl, { ...common, connectionName: 'r42-vm-status-sub', autoResubscribe: false });
     const where = withoutPassword(opts.redisUrl);
     for (const conn of [this.cmd, this.sub]) {
-      conn.on('error', (err: Error) => this.log.debug({ redis: where, err: err.message }, 'vm-status sharing: Redis error'));
+      conn.on('error', (err: Error) => {
+        this.log.debug({ redis: where, err: err.message }, 'vm-status sharing: Redis error');
+        if (!this.closed && !this.sharing && !this.warned) {
+          this.warned = true; // unreachable from the start
+          this.log.warn({ redis: where, err: err.message }, 'vm-status sharing: Redis unreachable, each instance polls Proxmox for its own viewers');
+        }
+      });
       conn.on('ready', () => this.connectionChanged(where));
       conn.on('close', () => this.connectionChanged(where));
     }
@@ -243,16 +252,18 @@ export class SharedStatusHub extends FeedHub<SharedNode> implements StatusHub {
     if (this.closed) return;
     const up = this.connected;
     if (up === this.sharing) return;
-    const first = this.sharing === null;
     this.sharing = up;
     if (up) {
-      this.log.info({ redis: where }, first ? 'vm-status sharing: one instance polls each node for all, through Redis' : 'vm-status sharing: Redis reachable again, polls shared again');
+      this.log.info({ redis: where }, this.everShared ? 'vm-status sharing: Redis reachable again, polls shared again' : 'vm-status sharing: one instance polls each node for all, through Redis');
+      this.everShared = true;
+      this.warned = false;
       // The counter may have restarted with the server; the channels are subscribed again.
       for (const node of this.pollers.values()) {
         node.lastSeq = 0;
         node.subscribed = this.subscribeChannel(node);
       }
-    } else if (!first) {
+    } else if (!this.warned) {
+      this.warned = true;
       this.log.warn({ redis: where }, 'vm-status sharing: Redis unreachable, each instance polls Proxmox for its own viewers');
     }
   }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import pino from 'pino';
 import WebSocket from 'ws';
 import { createApp } from '../../src/app.js';
 import type { SharedNode, SharedStatusHub } from '../../src/proxmox/shared-status.js';
@@ -22,10 +24,14 @@ const apps: App[] = [];
 const bases = new Map<App, string>();
 const open: WebSocket[] = [];
 
-async function instance(inv = inventory): Promise<App> {
+/** What instance `a` logged (JSON lines). */
+const logged: Msg[] = [];
+
+async function instance(inv = inventory, log = false): Promise<App> {
+  const logger = log ? pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) }) : false;
   const app = await createApp(testConfig({
     API_BACKEND_INVENTORY_DIR: inv, STATUS_POLL_INTERVAL: String(INTERVAL_MS / 1000), REDIS_URL: redis.url,
-  }), { logger: false });
+  }), { logger });
   bases.set(app, (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws'));
   apps.push(app);
   await waitFor(() => (app.statusHub as SharedStatusHub).connected, 10_000);
@@ -113,7 +119,7 @@ describe('/ws/vm-status shared through Redis', () => {
   let viewers: Viewer[];
 
   it('polls each node once per interval for the viewers of both instances; all get full, then the same diff', async () => {
-    a = await instance();
+    a = await instance(inventory, true);
     b = await instance();
     viewers = [viewer(a), viewer(a), viewer(b), viewer(b)];
     const fulls = await Promise.all(viewers.map((v) => v.next((m) => m.type === 'full')));
@@ -146,9 +152,14 @@ describe('/ws/vm-status shared through Redis', () => {
     for (const n of local.each) expect(n).toBeGreaterThanOrEqual(2); // both poll
     await sameDiff(viewers, toggle());
 
+    const said = (text: string) => logged.some((l) => String(l.msg).includes(text));
+    expect(said('Redis unreachable, each instance polls Proxmox for its own viewers')).toBe(true);
+    expect(logged.some((l) => JSON.stringify(l).includes(`${redis.port}`) && l.level === 40)).toBe(true); // names the server
+
     await redis.start(); // empty: no lease, no snapshot, the counter from 1
     await waitFor(() => roles(a, b) === 'follower,leader', 10_000);
     await sameDiff(viewers, toggle());
+    expect(said('Redis reachable again')).toBe(true);
     const shared = await pollsDuring(10 * INTERVAL_MS, a, b);
     expect(shared.total).toBeLessThanOrEqual(11);
     expect(Math.min(...shared.each)).toBe(0);
@@ -216,5 +227,25 @@ describe('/ws/vm-status shared through Redis', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('Redis unreachable from the start: the instance starts, says so, and polls for its own viewers', async () => {
+    const lines: Msg[] = [];
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const app = await createApp(testConfig({
+      API_BACKEND_INVENTORY_DIR: inventory, STATUS_POLL_INTERVAL: String(INTERVAL_MS / 1000), REDIS_URL: `redis://:hidden@127.0.0.1:${port}`,
+    }), { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) });
+    apps.push(app);
+    bases.set(app, (await app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws'));
+    const v = viewer(app);
+    await v.next((m) => m.type === 'full');
+    expect(feed(app).role).toBe('local');
+    await waitFor(() => lines.some((l) => l.level === 40 && String(l.msg).includes('Redis unreachable')), 5000);
+    expect(JSON.stringify(lines)).not.toContain('hidden');
   });
 });

@@ -4,10 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../src/config/paths.js';
 
-const benches = fs.readdirSync(path.join(REPO_ROOT, 'bench')).filter((f) => f.endsWith('.ts') && f !== 'run-all.ts').sort();
+const benches: string[][] = fs.readdirSync(path.join(REPO_ROOT, 'bench')).filter((f) => f.endsWith('.ts') && f !== 'run-all.ts').sort().map((f) => [f]);
+// /ws/vm-status again with two instances sharing one poll per node through Redis.
+benches.splice(benches.findIndex(([f]) => f === 'ws-status.ts') + 1, 0, ['ws-status.ts', '1000', '10', '0.5', '2']);
 let failed = 0;
-for (const b of benches) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join('bench', b)], { cwd: REPO_ROOT, stdio: 'inherit' });
+for (const [b, ...args] of benches) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join('bench', b!), ...args], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -5,7 +5,12 @@
  * the clients receiving the diff of a VM state change (p50/p99/max over rounds; target p99 < 100 ms),
  * and the service's memory per connected client.
  *
- *   node --import tsx bench/ws-status.ts [clients] [rounds] [interval-seconds]
+ * With `instances` above 1, that many instances of the service (one process) share a Redis
+ * (STATUS_SHARING=redis) and the clients are spread over them: still one poll per interval, the
+ * latency then includes the way through Redis for the instances that do not poll.
+ *
+ *   node --import tsx bench/ws-status.ts [clients] [rounds] [interval-seconds] [instances]
+ * `npm run bench` runs it as is (1 instance), then with 2 instances.
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
@@ -15,9 +20,10 @@ import { REPO_ROOT } from '../src/config/paths.js';
 const clients = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 10);
 const intervalS = Number(process.argv[4] ?? 0.5);
+const instances = Number(process.argv[5] ?? 1);
 
 type Reply = Record<string, any>;
-const child = fork(path.join(REPO_ROOT, 'bench', 'lib', 'ws-service.ts'), [String(intervalS)], {
+const child = fork(path.join(REPO_ROOT, 'bench', 'lib', 'ws-service.ts'), [String(intervalS), String(instances)], {
   execArgv: ['--import', 'tsx', '--expose-gc'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
@@ -43,16 +49,19 @@ const ask = (cmd: string, key: string) => {
   return p;
 };
 
-const { base, mem: idle } = await expect('base');
+const { bases, mem: idle } = await expect('base');
 const now = () => performance.timeOrigin + performance.now();
 
 // Connect every client and wait for its first `full`.
 let received = 0;
 let pending: { resolve: () => void; target: number } | null = null;
 const receipts: number[] = [];
+/** Instance (index in `bases`) of each receipt. */
+const receiptInstance: number[] = [];
 const sockets: WebSocket[] = [];
 const connectStart = now();
-await Promise.all(Array.from({ length: clients }, () => new Promise<void>((resolve, reject) => {
+await Promise.all(Array.from({ length: clients }, (_, i) => new Promise<void>((resolve, reject) => {
+  const base = (bases as string[])[i % bases.length]!;
   const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/vm-status?node=px-testing`);
   sockets.push(ws);
   let first = true;
@@ -64,6 +73,7 @@ await Promise.all(Array.from({ length: clients }, () => new Promise<void>((resol
     const m = JSON.parse(String(raw)) as Reply;
     if (m.type === 'diff' && m.changes['4001']) {
       receipts.push(now());
+      receiptInstance.push(i % bases.length);
       if (pending && ++received === pending.target) pending.resolve();
     }
   });
@@ -75,16 +85,18 @@ const { mem: loaded } = await ask('mem', 'mem');
 
 // Polls per interval with all clients connected.
 const p0 = (await ask('polls', 'polls')).polls as number;
-const windowS = 5 * intervalS;
+const windowS = 10 * intervalS;
 await new Promise((r) => setTimeout(r, windowS * 1000));
 const pollsPerInterval = (((await ask('polls', 'polls')).polls as number) - p0) / (windowS / intervalS);
 
 // Rounds: change a VM's state, take the poll's time, wait for every client's diff.
 const latencies: number[] = [];
+const latencyInstance: number[] = [];
 const lastLatencies: number[] = [];
 for (let r = 0; r < rounds; r++) {
   received = 0;
   receipts.length = 0;
+  receiptInstance.length = 0;
   const allIn = new Promise<void>((resolve) => (pending = { resolve, target: clients }));
   const fetched = expect('fetched');
   await ask('toggle', 'toggled');
@@ -96,7 +108,10 @@ for (let r = 0; r < rounds; r++) {
     t = more.fetched as number;
   }
   await allIn;
-  for (const x of receipts) latencies.push(x - t);
+  for (const [k, x] of receipts.entries()) {
+    latencies.push(x - t);
+    latencyInstance.push(receiptInstance[k]!);
+  }
   lastLatencies.push(Math.max(...receipts) - t);
   replies.length = 0;
 }
@@ -104,12 +119,19 @@ for (let r = 0; r < rounds; r++) {
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const perClient = (loaded.rss - idle.rss) / clients;
 const perClientHeap = (loaded.heapUsed - idle.heapUsed) / clients;
-process.stdout.write(`\n/ws/vm-status, ${clients} clients on one node, poll interval ${intervalS} s, ${rounds} rounds\n`);
+const where = instances > 1 ? `, spread over ${instances} instances sharing Redis` : '';
+process.stdout.write(`\n/ws/vm-status, ${clients} clients on one node${where}, poll interval ${intervalS} s, ${rounds} rounds\n`);
 process.stdout.write(`  connect + first full for all clients: ${connectMs.toFixed(0)} ms\n`);
 process.stdout.write(`  Proxmox polls per interval: ${pollsPerInterval.toFixed(2)} (one QEMU + one LXC request each; target: 1, not ${clients})\n`);
 process.stdout.write(`  poll answer -> client has the diff: p50 ${q(latencies, 50).toFixed(1)} ms, p99 ${q(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p99 < 100 ms)\n`);
 process.stdout.write(`  poll answer -> LAST client has the diff, per round: p50 ${q(lastLatencies, 50).toFixed(1)} ms, max ${Math.max(...lastLatencies).toFixed(1)} ms\n`);
-process.stdout.write(`  service memory per client: ${(perClient / 1024).toFixed(1)} KiB RSS, ${(perClientHeap / 1024).toFixed(1)} KiB heap (RSS ${(idle.rss / 1048576).toFixed(0)} -> ${(loaded.rss / 1048576).toFixed(0)} MiB)\n`);
+if (instances > 1) {
+  for (let k = 0; k < instances; k++) {
+    const mine = latencies.filter((_, j) => latencyInstance[j] === k);
+    process.stdout.write(`    clients of instance ${k + 1}: p50 ${q(mine, 50).toFixed(1)} ms, p99 ${q(mine, 99).toFixed(1)} ms\n`);
+  }
+}
+if (instances === 1) process.stdout.write(`  service memory per client: ${(perClient / 1024).toFixed(1)} KiB RSS, ${(perClientHeap / 1024).toFixed(1)} KiB heap (RSS ${(idle.rss / 1048576).toFixed(0)} -> ${(loaded.rss / 1048576).toFixed(0)} MiB)\n`);
 
 for (const ws of sockets) ws.close();
 child.send({ cmd: 'stop' });

@@ -16,7 +16,7 @@ import { registerObservability } from './http/observability.js';
 import { sharedSerializers } from './http/serialization.js';
 import { validatorCompiler } from './http/validation.js';
 import { VmNameResolver } from './proxmox/vm-names.js';
-import type { PollerHub } from './proxmox/status-poller.js';
+import type { StatusHub } from './proxmox/status-poller.js';
 import { registerVmStatus } from './ws/vm-status.js';
 import { JobManager } from './jobs/manager.js';
 import { JobComponents } from './schemas/jobs.js';
@@ -75,7 +75,7 @@ declare module 'fastify' {
     engine: Engine;
     jobs: JobManager;
     config: Readonly<Config>;
-    statusHub: PollerHub;
+    statusHub: StatusHub;
   }
 }
 
@@ -162,7 +162,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   // Its own preClose (close the clients, stop the server) is a step of the shutdown instead.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   shutdown({ websocketServer: app.websocketServer });
-  const vmStatus = registerVmStatus(app, vmNames, config.status);
+  const vmStatus = registerVmStatus(app, vmNames, { ...config.status, redisUrl: config.redisUrl });
   app.decorate('statusHub', vmStatus.hub);
   shutdown({ vmStatus, jobStreams: registerJobRoutes(app, jobs, { heartbeatMs: config.jobs.heartbeatMs }), drainConnections: () => drainConnections(app) });
   await app.ready();

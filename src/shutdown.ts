@@ -28,7 +28,7 @@ export interface AppParts {
   /** The engine, when the app owns it. */
   engine: { close(): Promise<void> } | null;
   websocketServer: WebSocketServer;
-  vmStatus: { close(): void };
+  vmStatus: { close(): unknown };
   jobs: { close(): Promise<void> };
   jobStreams: { closeStreams(): void };
   drainConnections(): void;

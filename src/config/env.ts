@@ -38,6 +38,8 @@ export interface Config {
   apiAuthToken: string | null;
   jobs: JobsConfig;
   http: HttpConfig;
+  /** REDIS_URL (a secret when it holds a password): the Redis the instances share, or null. */
+  redisUrl: string | null;
 }
 
 /** Limits of the HTTP server against clients that send slowly or never finish a request. */
@@ -78,6 +80,8 @@ export interface SimulatorConfig {
 /** The /ws/vm-status stream. */
 export interface StatusConfig {
   pollIntervalMs: number;
+  /** STATUS_SHARING resolved: `redis` shares one poll per node among the instances through REDIS_URL; `local` polls for this process's viewers. */
+  sharing: 'local' | 'redis';
   maxBufferedBytes: number;
   heartbeatMs: number;
 }
@@ -205,6 +209,25 @@ function databaseUrl(store: string, raw: string | undefined): string | null {
   return raw.trim();
 }
 
+/** REDIS_URL: a redis:// or rediss:// URL (never echoed: it may hold a password). */
+function redisUrl(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError('REDIS_URL', 'not a URL (redis://[user:password@]host:port[/db])');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', `must be a redis:// or rediss:// URL, got ${url.protocol}//…`);
+  return raw.trim();
+}
+
+/** STATUS_SHARING: `auto` is `redis` with a REDIS_URL; `redis` needs one. */
+function statusSharing(mode: 'auto' | 'local' | 'redis', url: string | null): 'local' | 'redis' {
+  if (mode === 'redis' && url === null) throw new ConfigError('STATUS_SHARING', 'redis needs REDIS_URL');
+  return mode === 'auto' ? (url === null ? 'local' : 'redis') : mode;
+}
+
 /**
  * Reads `.env` from the working directory when present. Variables already set in the
  * environment win over the file (Node's own loader keeps existing values).
@@ -236,6 +259,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   if (!path.isAbsolute(e.ANSIBLE_RUNNER_BIN)) throw new ConfigError('ANSIBLE_RUNNER_BIN', 'must be an absolute path');
   const cpus = Math.max(1, os.availableParallelism());
+  const redis = redisUrl(e.REDIS_URL);
 
   const config: Config = {
     projectRootDir,
@@ -265,10 +289,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     status: Object.freeze({
       pollIntervalMs: ms(e.STATUS_POLL_INTERVAL),
+      sharing: statusSharing(e.STATUS_SHARING, redis),
       maxBufferedBytes: e.STATUS_MAX_BUFFERED_BYTES,
       heartbeatMs: ms(e.STATUS_HEARTBEAT_INTERVAL),
     }),
     apiAuthToken: e.API_AUTH_TOKEN ?? null,
+    redisUrl: redis,
     jobs: Object.freeze({
       store: e.JOBS_STORE,
       databaseUrl: databaseUrl(e.JOBS_STORE, e.DATABASE_URL),

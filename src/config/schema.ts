@@ -73,6 +73,10 @@ export const envSchema = Type.Object({
   STATUS_POLL_INTERVAL: seconds(5, 0.05, 3600, '`/ws/vm-status` poll period'),
   STATUS_HEARTBEAT_INTERVAL: seconds(30, 0.05, 3600, '`/ws/vm-status` ping period'),
   STATUS_MAX_BUFFERED_BYTES: whole(1024 * 1024, 1024, 1 << 30, 'unsent data after which a slow status viewer is dropped'),
+  STATUS_SHARING: oneOf(
+    ['auto', 'local', 'redis'] as const, 'auto',
+    '`auto`: `redis` when `REDIS_URL` is set, else `local`; `local`: each instance polls Proxmox for its own viewers; `redis`: one instance polls each node for the viewers of every instance, through the Redis of `REDIS_URL`, each instance polling for itself while Redis is out of reach (see "Live status")',
+  ),
   PROXMOX_SIMULATOR: oneOf(
     ['auto', 'on', 'off'] as const, 'auto',
     '`auto`: start the embedded Proxmox VE simulator when the credentials the playbooks use point at a local address with the simulator\'s token (the shipped inventory does); `on`; `off`',
@@ -86,6 +90,9 @@ export const envSchema = Type.Object({
   ),
   DATABASE_URL: optional(
     'PostgreSQL connection URL (`postgresql://user:password@host:5432/db`, libpq parameters such as `?sslmode=require` accepted), required with `JOBS_STORE=postgres`; its schema is created and migrated at startup. A secret: never logged, never passed to runs, redacted from jobs',
+  ),
+  REDIS_URL: optional(
+    'Redis the instances share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS), used by `STATUS_SHARING`. A secret when it holds a password: never logged, never passed to runs, redacted from jobs',
   ),
   JOBS_RETENTION_DAYS: Type.Number({
     default: 30, minimum: 0.001, maximum: 36_500, 'x-unit': 'days',

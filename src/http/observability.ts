@@ -4,7 +4,7 @@ import client from 'prom-client';
 import type { Config } from '../config/env.js';
 import type { Engine } from '../engine/engine.js';
 import { ProxmoxClient } from '../proxmox/client.js';
-import type { PollerHub } from '../proxmox/status-poller.js';
+import type { StatusHub } from '../proxmox/status-poller.js';
 import type { VmNameResolver } from '../proxmox/vm-names.js';
 
 /**
@@ -17,7 +17,7 @@ export interface ObservabilityDeps {
   config: Readonly<Config>;
   engine: Engine;
   vmNames: VmNameResolver;
-  statusHub: () => PollerHub | undefined;
+  statusHub: () => StatusHub | undefined;
   /** Whether the caller may see /readyz's details (which name internal paths and addresses). */
   authorized: (req: FastifyRequest) => boolean;
   /** The job store, when it is a server that may be out of reach (PostgreSQL): `ping` throws then. */

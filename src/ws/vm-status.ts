@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CredentialsError } from '../proxmox/credentials.js';
-import { PollerHub } from '../proxmox/status-poller.js';
+import { PollerHub, type StatusHub } from '../proxmox/status-poller.js';
+import { SharedStatusHub } from '../proxmox/shared-status.js';
 import type { VmNameResolver } from '../proxmox/vm-names.js';
 import { messageText, type ServerMessage } from './protocol.js';
 import { keepAlive } from './keep-alive.js';
@@ -12,6 +13,9 @@ export interface VmStatusOptions {
   /** A client whose unsent data grows past this is too slow: it is dropped (close 1013). */
   maxBufferedBytes: number;
   heartbeatMs: number;
+  /** `redis`: one poll per node for every instance, through the Redis of `redisUrl` (SharedStatusHub). */
+  sharing?: 'local' | 'redis';
+  redisUrl?: string | null;
 }
 
 const NODE_NAME = /^[A-Za-z0-9-]+$/;
@@ -19,16 +23,21 @@ export const CLOSE_TOO_SLOW = 1013;
 
 /**
  * `GET /ws/vm-status[?node=<name>]`: a `full` message, then `diff` messages when something changes.
- * Viewers of one node share one poller (see PollerHub); dead connections are found by ping/pong.
+ * Viewers of one node share one poller (see PollerHub), or, with sharing through Redis, one poll
+ * per node for all instances (SharedStatusHub); dead connections are found by ping/pong.
  * Needs @fastify/websocket registered; returns the hub and the shutdown step.
  */
-export function registerVmStatus(app: FastifyInstance, access: VmNameResolver, opts: VmStatusOptions): { hub: PollerHub; close(): void } {
-  const hub = new PollerHub(opts.pollIntervalMs, app.log as unknown as Logger);
+export function registerVmStatus(app: FastifyInstance, access: VmNameResolver, opts: VmStatusOptions): { hub: StatusHub; close(): Promise<void> } {
+  const log = app.log as unknown as Logger;
+  const hub: StatusHub = opts.sharing === 'redis' && opts.redisUrl
+    ? new SharedStatusHub({ redisUrl: opts.redisUrl, intervalMs: opts.pollIntervalMs, log })
+    : new PollerHub(opts.pollIntervalMs, log);
   const sockets = new Set<WebSocket>();
-  /** The shutdown step: pollers stopped, viewers told the server is going away. */
-  const close = () => {
-    hub.close();
+  /** The shutdown step: pollers stopped (a shared lease given back), viewers told the server is going away. */
+  const close = async () => {
+    const stopped = hub.close();
     for (const s of sockets) s.close(1001, 'server shutting down');
+    await stopped;
   };
 
   app.get('/ws/vm-status', { websocket: true, schema: { hide: true } }, (socket, req) => {

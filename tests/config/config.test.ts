@@ -62,6 +62,20 @@ describe('configuration from the environment', () => {
     expect(configError({ API_BACKEND_INVENTORY_DIR: file }).message).toMatch(/not a directory/);
   });
 
+  it('STATUS_SHARING: redis when REDIS_URL is set (auto), local otherwise; redis without a URL, or a URL of another scheme, refused', () => {
+    expect(loadConfig(base).status.sharing).toBe('local');
+    expect(loadConfig(base).redisUrl).toBeNull();
+    const url = 'redis://:s3cret@127.0.0.1:6390/2';
+    expect(loadConfig({ ...base, REDIS_URL: url })).toMatchObject({ redisUrl: url, status: { sharing: 'redis' } });
+    expect(loadConfig({ ...base, REDIS_URL: url, STATUS_SHARING: 'local' }).status.sharing).toBe('local');
+    expect(loadConfig({ ...base, REDIS_URL: 'rediss://cache:6380', STATUS_SHARING: 'REDIS' }).status.sharing).toBe('redis');
+    expect(configError({ STATUS_SHARING: 'redis' }).message).toContain('STATUS_SHARING');
+    const wrong = configError({ REDIS_URL: 'http://:s3cret@cache:6379' });
+    expect(wrong.message).toContain('REDIS_URL');
+    expect(wrong.message).not.toContain('s3cret');
+    expect(configError({ STATUS_SHARING: 'memcached' }).message).toContain('STATUS_SHARING');
+  });
+
   it('VAULT_PASSWORD_FILE wins over VAULT_PASSWORD', () => {
     const pw = path.join(tempDir(), 'pw');
     fs.writeFileSync(pw, 'x');

@@ -71,6 +71,7 @@ export async function transition(j: Jobs, a: Active, change: Transition): Promis
   Object.assign(a.record, change);
   try {
     await retrying(() => record(j, a, change));
+    j.opts.notices?.stored(id, a.events.length, true);
   } catch (err) {
     keepUnrecorded(j, a, change, err);
   }
@@ -124,6 +125,7 @@ export async function recordLate(j: Jobs, a: Active): Promise<boolean> {
   if (a.recordRetry !== retry) return true;
   clearInterval(retry.timer);
   a.recordRetry = null;
+  j.opts.notices?.stored(a.record.id, a.events.length, true);
   a.record.reason = retry.patch.reason ?? null;
   j.active.delete(a.record.id);
   j.log.warn({ job: a.record.id }, 'jobs: the end of a job was stored late');

@@ -191,6 +191,10 @@ export async function startPostgres(): Promise<PostgresServer> {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** Stops the server (its data goes with it: no persistence). */
+  stop(): Promise<void>;
+  /** Starts it again, same port, empty. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -217,17 +221,25 @@ export async function startRedis(): Promise<RedisServer> {
   dirs.add(dir);
   const port = await freePort();
   const logFile = path.join(dir, 'redis.log');
-  const out = fs.openSync(logFile, 'a');
-  const child = spawn(bin, [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-  ], { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  live.add(child);
-  await waitUntil(() => redisPing(port), 'redis-server', child, () => fs.readFileSync(logFile, 'utf8').slice(-2000));
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
+    const out = fs.openSync(logFile, 'a');
+    const c = spawn(bin, [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+      '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
+    ], { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    live.add(c);
+    child = c;
+    await waitUntil(() => redisPing(port), 'redis-server', c, () => fs.readFileSync(logFile, 'utf8').slice(-2000));
+  };
+  await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    stop: () => stopChild(child, 'SIGTERM'),
+    start,
     async close() {
       await stopChild(child, 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });

@@ -26,7 +26,7 @@ export async function listJobs(j: Jobs, filter: JobFilter): Promise<JobPage> {
 
 /** Waits for a job run elsewhere: woken by its notices (RUN_QUEUE=redis), else by polling. */
 function waiter(j: Jobs, id: string): { watch: NoticeWatch | null; next(since: number): Promise<void> } {
-  const watch = j.opts.notices?.watch(id) ?? null;
+  const watch = j.opts?.notices?.watch(id) ?? null;
   return {
     watch,
     next: (since) => (watch ? watch.changed(since, NOTICED_POLL_MS) : new Promise((r) => setTimeout(r, REMOTE_POLL_MS))),
@@ -46,7 +46,7 @@ export async function outcomeOf(j: Jobs, id: string): Promise<Outcome> {
         job = await j.store.getJob(id);
       } catch (err) {
         // A store restarting: the job is still there once it is back.
-        if (!j.opts.queue) throw err;
+        if (!j.opts?.queue) throw err;
         j.log.warn({ err, job: id }, 'jobs: waiting for a queued job: the store cannot be read yet');
         await w.next(since);
         continue;
@@ -55,7 +55,7 @@ export async function outcomeOf(j: Jobs, id: string): Promise<Outcome> {
       if (isFinal(job.status)) {
         if (job.answer) {
           // The worker's unredacted answer, as the instance itself would have given it; else the stored one.
-          const fresh = j.opts.queue ? await j.opts.queue.answer(id).catch(() => null) : null;
+          const fresh = j.opts?.queue ? await j.opts?.queue.answer(id).catch(() => null) : null;
           return { status: job.http_status ?? 500, body: fresh ?? job.answer };
         }
         return { status: 500, body: { rc: job.rc ?? -1, log_multiline: [`job ${id} ${job.status}: ${job.reason ?? ''}`.trim()] } };

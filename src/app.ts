@@ -23,6 +23,7 @@ import { JobComponents } from './schemas/jobs.js';
 import { MemoryJobStore } from './jobs/memory-store.js';
 import { ServiceSecrets } from './jobs/secrets.js';
 import { PgJobStore } from './jobs/pg-store.js';
+import { RedisRunQueue } from './jobs/redis-queue.js';
 import { SqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/types.js';
 import { registerRoutes } from './routes/handler.js';
@@ -138,12 +139,18 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   shutdown({ vmNames });
   const store = opts.jobStore ?? (await openJobStore(config));
   shutdown({ store: opts.jobStore ? null : store });
+  // RUN_QUEUE=redis: runs go to the workers through Redis (it may be away at startup: requests get 503s until it is there).
+  const runQueue = config.queue.mode === 'redis'
+    ? new RedisRunQueue(config.queue.redisUrl!, { maxQueued: config.runner.maxQueued, maxConcurrent: config.runner.maxConcurrent }, app.log as Logger)
+    : null;
+  shutdown({ runQueue });
   registerObservability(app, {
     config, engine, vmNames,
     statusHub: () => (app.hasDecorator('statusHub') ? app.statusHub : undefined),
     authorized: bearerChecker(config.apiAuthToken),
     // A store that can be out of reach (a database server) is one of the dependencies /readyz checks.
     jobStore: store.ping ? { kind: store.kind, ping: () => store.ping!() } : null,
+    runQueue: runQueue ? { kind: runQueue.kind, ping: () => runQueue.ping() } : null,
   });
   const secrets = new ServiceSecrets(config, opts.vaultPasswordFile ?? null);
   const jobs = new JobManager({
@@ -154,6 +161,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     secrets: () => secrets.values(),
     defaultNode: () => vmNames.credentials().node,
     nodeVmIds: (node) => vmNames.nodeVmIds(node),
+    ...(runQueue ? { queue: runQueue, notices: runQueue.notices } : {}),
   });
   await jobs.start();
   app.decorate('jobs', jobs);

@@ -28,6 +28,8 @@ export type DomainErrorCode =
   | 'NOTHING_TO_RUN'
   /** The job store keeps refusing writes. */
   | 'JOB_STORE_UNAVAILABLE'
+  /** The run queue (Redis, RUN_QUEUE=redis) cannot be reached. */
+  | 'RUN_QUEUE_UNAVAILABLE'
   /** Canceling a job that is already over. */
   | 'JOB_FINISHED'
   /** Canceling a job another instance of the service runs. */
@@ -93,6 +95,15 @@ export class JobStoreUnavailableError extends DomainError {
   constructor(cause: string) {
     super('JOB_STORE_UNAVAILABLE', `:: err - JOB STORE UNAVAILABLE: ${cause}`);
     this.name = 'JobStoreUnavailableError';
+  }
+}
+
+/** The run queue (Redis) cannot be reached: nothing was recorded, the caller may retry. */
+export class RunQueueUnavailableError extends DomainError {
+  readonly retryAfterSeconds = 5;
+  constructor(cause: string) {
+    super('RUN_QUEUE_UNAVAILABLE', `:: err - RUN QUEUE UNAVAILABLE: ${cause}`);
+    this.name = 'RunQueueUnavailableError';
   }
 }
 

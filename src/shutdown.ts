@@ -18,7 +18,8 @@ import type { Config } from './config/env.js';
  *   6. job event streams (SSE, WebSocket) still open end
  *   7. connections: idle ones closed now, the rest after a short drain
  *   — Fastify closes the HTTP server —
- *   8. the job store (only a store the app opened), 9. the Proxmox name and credential caches
+ *   8. the run queue's Redis connections (RUN_QUEUE=redis), the job store (only a store the app
+ *      opened), 9. the Proxmox name and credential caches
  * then the process: 10. the embedded simulator, 11. the vault password file; exit 0.
  * Past shutdownBoundMs: every connection cut, the vault file removed, exit 1. A second signal
  * exits at once (exit 1; the vault file is removed by its exit handler).
@@ -34,6 +35,8 @@ export interface AppParts {
   drainConnections(): void;
   /** The job store, when the app opened it. */
   store: { close(): unknown } | null;
+  /** The run queue's Redis connections (RUN_QUEUE=redis). */
+  runQueue: { close(): unknown } | null;
   vmNames: { close(): unknown };
 }
 
@@ -55,7 +58,7 @@ function appSteps(p: Partial<AppParts>): { beforeServerClose: Step[]; afterServe
       ...step('job streams', p.jobStreams && (() => p.jobStreams!.closeStreams())),
       ...step('connections', p.drainConnections),
     ],
-    afterServerClose: [...step('job store', p.store && (() => p.store!.close())), ...step('vm names', p.vmNames && (() => p.vmNames!.close()))],
+    afterServerClose: [...step('run queue', p.runQueue && (() => p.runQueue!.close())), ...step('job store', p.store && (() => p.store!.close())), ...step('vm names', p.vmNames && (() => p.vmNames!.close()))],
   };
 }
 

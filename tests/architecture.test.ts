@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../src/config/paths.js';
 /**
  * The layers of src/, and the one direction of their imports:
  *
- *   composition (app.ts, server.ts, shutdown.ts, http/openapi.ts: they build the whole service)
+ *   composition (app.ts, server.ts, worker.ts, shutdown.ts, http/openapi.ts: they build the whole service)
  *     → HTTP (routes/, http/, schemas/, ws/: the wire — routes, schemas, error mapping, sockets)
  *       → domain (jobs/, engine/, proxmox/, catalog/, errors.ts: runs, jobs, Proxmox, the catalog)
  *         → config (config/)
@@ -22,7 +22,7 @@ type Layer = 'composition' | 'http' | 'domain' | 'config' | 'simulator';
 
 const RANK: Record<Exclude<Layer, 'simulator'>, number> = { composition: 3, http: 2, domain: 1, config: 0 };
 
-const COMPOSITION = new Set(['app.ts', 'server.ts', 'shutdown.ts', 'http/openapi.ts']);
+const COMPOSITION = new Set(['app.ts', 'server.ts', 'worker.ts', 'shutdown.ts', 'http/openapi.ts']);
 const LAYER_OF_DIR: Record<string, Layer> = {
   routes: 'http',
   http: 'http',

@@ -40,6 +40,19 @@ export interface Config {
   http: HttpConfig;
   /** REDIS_URL (a secret when it holds a password): the Redis the instances share, or null. */
   redisUrl: string | null;
+  queue: QueueConfig;
+}
+
+/** Where runs execute: in the instance that accepted them, or on workers fed through Redis (BullMQ). */
+export interface QueueConfig {
+  /** RUN_QUEUE: `local` (default) or `redis`. */
+  mode: 'local' | 'redis';
+  /** REDIS_URL with RUN_QUEUE=redis (where it is required), else null. */
+  redisUrl: string | null;
+  /** WORKER_HEARTBEAT_INTERVAL. */
+  heartbeatMs: number;
+  /** WORKER_LOST_AFTER. */
+  lostAfterMs: number;
 }
 
 /** Limits of the HTTP server against clients that send slowly or never finish a request. */
@@ -228,6 +241,13 @@ function statusSharing(mode: 'auto' | 'local' | 'redis', url: string | null): 'l
   return mode === 'auto' ? (url === null ? 'local' : 'redis') : mode;
 }
 
+/** The run queue's Redis: REDIS_URL, required with RUN_QUEUE=redis. */
+function queueRedisUrl(mode: 'local' | 'redis', url: string | null): string | null {
+  if (mode !== 'redis') return null;
+  if (url === null) throw new ConfigError('REDIS_URL', 'required when RUN_QUEUE=redis');
+  return url;
+}
+
 /**
  * Reads `.env` from the working directory when present. Variables already set in the
  * environment win over the file (Node's own loader keeps existing values).
@@ -308,6 +328,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       headersTimeoutMs: ms(e.HTTP_HEADERS_TIMEOUT),
       requestTimeoutMs: ms(e.HTTP_REQUEST_TIMEOUT),
     }),
+    queue: Object.freeze({
+      mode: e.RUN_QUEUE,
+      redisUrl: queueRedisUrl(e.RUN_QUEUE, redis),
+      heartbeatMs: ms(e.WORKER_HEARTBEAT_INTERVAL),
+      lostAfterMs: ms(e.WORKER_LOST_AFTER),
+    }),
     simulator: Object.freeze({
       mode: e.PROXMOX_SIMULATOR,
       stateFile: e.PROXMOX_SIMULATOR_STATE ?? null,
@@ -317,6 +343,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
     // Node refuses this combination when it creates the server: say so at startup instead.
     throw new ConfigError('HTTP_HEADERS_TIMEOUT', `must not exceed HTTP_REQUEST_TIMEOUT (${config.http.requestTimeoutMs / 1000} s)`);
+  }
+  if (config.queue.mode === 'redis' && config.jobs.store !== 'postgres') {
+    // Workers on other hosts read and write the jobs: the store must be the shared one.
+    throw new ConfigError('RUN_QUEUE', 'redis requires JOBS_STORE=postgres');
+  }
+  if (config.queue.mode === 'redis' && config.queue.lostAfterMs <= config.queue.heartbeatMs) {
+    throw new ConfigError('WORKER_LOST_AFTER', `must exceed WORKER_HEARTBEAT_INTERVAL (${config.queue.heartbeatMs / 1000} s)`);
   }
   return Object.freeze(config);
 }

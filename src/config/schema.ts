@@ -91,9 +91,15 @@ export const envSchema = Type.Object({
   DATABASE_URL: optional(
     'PostgreSQL connection URL (`postgresql://user:password@host:5432/db`, libpq parameters such as `?sslmode=require` accepted), required with `JOBS_STORE=postgres`; its schema is created and migrated at startup. A secret: never logged, never passed to runs, redacted from jobs',
   ),
-  REDIS_URL: optional(
-    'Redis the instances share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS), used by `STATUS_SHARING`. A secret when it holds a password: never logged, never passed to runs, redacted from jobs',
+  RUN_QUEUE: oneOf(
+    ['local', 'redis'] as const, 'local',
+    '`local`: each instance runs the jobs it accepts; `redis`: runs are queued in the Redis of `REDIS_URL` (BullMQ) and executed by `npm run worker` processes on any host (requires `JOBS_STORE=postgres`; see "Scaling out")',
   ),
+  REDIS_URL: optional(
+    'Redis the instances share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): the run queue (`RUN_QUEUE=redis`, where it is required) and the shared status polls (`STATUS_SHARING`). A URL with a password is a secret: never logged, never passed to runs, redacted from jobs',
+  ),
+  WORKER_HEARTBEAT_INTERVAL: seconds(5, 0.05, 3600, 'with `RUN_QUEUE=redis`: how often a worker says it is alive (PostgreSQL `workers` table)'),
+  WORKER_LOST_AFTER: seconds(30, 0.1, 86_400, 'with `RUN_QUEUE=redis`: a worker silent for this long is gone; its queued and running jobs end `lost` and their VM locks are released (never run again). More than `WORKER_HEARTBEAT_INTERVAL`'),
   JOBS_RETENTION_DAYS: Type.Number({
     default: 30, minimum: 0.001, maximum: 36_500, 'x-unit': 'days',
     description: 'finished jobs older than this are deleted (at startup, then hourly)',

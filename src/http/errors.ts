@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay from 'find-my-way';
 import {
-  DomainError, EngineClosedError, IdempotencyMismatchError, InvalidCursorError, JobStoreUnavailableError, LockConflictError, QueueFullError,
+  DomainError, EngineClosedError, IdempotencyMismatchError, InvalidCursorError, JobStoreUnavailableError, LockConflictError, QueueFullError, RunQueueUnavailableError,
   type DomainErrorCode,
 } from '../errors.js';
 import { Redactor, secretValuesOf } from '../jobs/redact.js';
@@ -29,6 +29,7 @@ const STATUS: Readonly<Record<DomainErrorCode, number>> = {
   INVALID_CURSOR: 422,
   NOTHING_TO_RUN: 500,
   JOB_STORE_UNAVAILABLE: 503,
+  RUN_QUEUE_UNAVAILABLE: 503,
   JOB_FINISHED: 409,
   JOB_RUN_ELSEWHERE: 409,
   VM_NOT_FOUND: 404,
@@ -51,7 +52,7 @@ export interface HttpRefusal {
  */
 export function toHttpRefusal(err: DomainError): HttpRefusal {
   const status = STATUS[err.code];
-  if (err instanceof QueueFullError || err instanceof EngineClosedError || err instanceof JobStoreUnavailableError) {
+  if (err instanceof QueueFullError || err instanceof EngineClosedError || err instanceof JobStoreUnavailableError || err instanceof RunQueueUnavailableError) {
     return { status, detail: err.message, headers: { 'retry-after': String(err.retryAfterSeconds) }, extra: {} };
   }
   if (err instanceof LockConflictError) {

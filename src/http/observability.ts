@@ -22,6 +22,8 @@ export interface ObservabilityDeps {
   authorized: (req: FastifyRequest) => boolean;
   /** The job store, when it is a server that may be out of reach (PostgreSQL): `ping` throws then. */
   jobStore?: { kind: string; ping(): Promise<void> } | null;
+  /** The run queue (RUN_QUEUE=redis): `ping` throws when Redis cannot be reached. */
+  runQueue?: { kind: string; ping(): Promise<void> } | null;
 }
 
 export function registerObservability(app: FastifyInstance, deps: ObservabilityDeps): void {
@@ -110,6 +112,15 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
         checks.job_store = { ok: false, detail: `${store.kind}: ${(err as Error).message}` };
       } finally {
         clearTimeout(timer);
+      }
+    }
+    const queue = deps.runQueue;
+    if (queue) {
+      try {
+        await queue.ping();
+        checks.run_queue = { ok: true };
+      } catch (err) {
+        checks.run_queue = { ok: false, detail: `${queue.kind}: ${(err as Error).message}` };
       }
     }
     const ready = Object.values(checks).every((c) => c.ok);

@@ -2,12 +2,62 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
+import type { AnswerShape } from './answer.js';
+import type { PortableRunSpec } from './portable.js';
 import type { Redactor } from './redact.js';
 import type { DefaultVmSets } from './targets.js';
-import type { JobOwner, JobPatch, JobRecord, JobStore, JobEvent, LockStore } from './types.js';
+import type { JobOwner, JobPatch, JobRecord, JobStore, JobEvent, LockStore, QueueStore } from './types.js';
 
 /** Polling period for a job another process runs (shared database). */
 export const REMOTE_POLL_MS = 500;
+/** With notices (RUN_QUEUE=redis), a follower still reads the store this often: a notice lost in a Redis outage only delays. */
+export const NOTICED_POLL_MS = 2000;
+
+/**
+ * Word between processes that a job's events (and, `final`, its end) are in the store
+ * (RUN_QUEUE=redis: Redis pub/sub). A notice is a hint: the store stays the one source, so a
+ * follower reads from its own position and never misses nor repeats an event.
+ */
+export interface JobNotices {
+  stored(jobId: string, seq: number, final: boolean): void;
+  /** Counts the notices of one job from now on (take the version before reading the store). */
+  watch(jobId: string): NoticeWatch;
+}
+
+export interface NoticeWatch {
+  version(): number;
+  /** Resolves when a notice newer than `since` has come, or after `ms`. */
+  changed(since: number, ms: number): Promise<void>;
+  close(): void;
+}
+
+/** What travels through the run queue to a worker: the job's id, its plan as data, how its answer is shaped. */
+export interface QueuedJob {
+  id: string;
+  steps: PortableRunSpec[];
+  answer: AnswerShape;
+  /** The request's secret values (redacted from what the worker stores and streams). */
+  secrets: string[];
+  queuedAt: number;
+}
+
+/** The API side of RUN_QUEUE=redis: where jobs go instead of the engine. */
+export interface RunQueue {
+  readonly kind: string;
+  readonly notices: JobNotices;
+  /** Throws QueueFullError when the queue holds RUNNER_MAX_QUEUED waiting jobs, RunQueueUnavailableError when it cannot be reached. */
+  room(): Promise<void>;
+  enqueue(job: QueuedJob): Promise<void>;
+  /** Takes a job out of the queue (it was canceled there); best effort. */
+  remove(jobId: string): Promise<void>;
+  /** The queue's word for a job (`waiting`, `active`, ..., `unknown` when it has none). */
+  state(jobId: string): Promise<string>;
+  /** Asks the worker holding the job to cancel it. */
+  cancel(jobId: string, reason: string): Promise<void>;
+  /** The unredacted synchronous answer a worker left for the instance that waits for it, if any. */
+  answer(jobId: string): Promise<Record<string, unknown> | null>;
+  ping(): Promise<void>;
+}
 
 export const nowIso = () => new Date().toISOString();
 
@@ -47,6 +97,10 @@ export interface JobManagerOptions {
   defaultNode(): string | null;
   /** Every VM and container id of a node (read from Proxmox), for a bundle whose VMs cannot be known. */
   nodeVmIds?(node: string): Promise<number[]>;
+  /** RUN_QUEUE=redis on an API instance: jobs are queued for workers instead of run here. */
+  queue?: RunQueue;
+  /** Notices to and from other processes (RUN_QUEUE=redis); absent: followers of remote jobs poll. */
+  notices?: JobNotices;
 }
 
 /** What the parts of the jobs domain share: the options, and the jobs this process holds. */
@@ -66,4 +120,6 @@ export interface Jobs {
   readonly roots: string[];
   /** Set by close(): new jobs are refused. */
   closed: boolean;
+  /** The shared store's side of the run queue (RUN_QUEUE=redis), else null. */
+  readonly queueStore: QueueStore | null;
 }

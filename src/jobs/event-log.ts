@@ -33,4 +33,5 @@ export async function writeEvents(j: Jobs, a: Active): Promise<void> {
   if (batch.length === 0) return;
   await j.store.appendEvents(a.record.id, batch);
   a.storedSeq = Math.max(a.storedSeq, batch[batch.length - 1]!.seq);
+  j.opts?.notices?.stored(a.record.id, a.storedSeq, false);
 }

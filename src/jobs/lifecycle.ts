@@ -69,11 +69,15 @@ export async function transition(j: Jobs, a: Active, change: Transition): Promis
   push(j, a, { t: nowIso(), type: 'end', status: change.status, rc: change.rc ?? null, ...(change.reason ? { reason: change.reason } : {}) });
   a.ended = true;
   Object.assign(a.record, change);
+  let recorded = false;
   try {
     await retrying(() => record(j, a, change));
+    recorded = true;
   } catch (err) {
     keepUnrecorded(j, a, change, err);
   }
+  // Other processes waiting for the job (RUN_QUEUE=redis) read its end now.
+  if (recorded) j.opts?.notices?.stored(id, a.events.length, true);
   a.emitter.emit('finished');
 }
 
@@ -124,6 +128,7 @@ export async function recordLate(j: Jobs, a: Active): Promise<boolean> {
   if (a.recordRetry !== retry) return true;
   clearInterval(retry.timer);
   a.recordRetry = null;
+  j.opts?.notices?.stored(a.record.id, a.events.length, true);
   a.record.reason = retry.patch.reason ?? null;
   j.active.delete(a.record.id);
   j.log.warn({ job: a.record.id }, 'jobs: the end of a job was stored late');

@@ -1,12 +1,13 @@
 import { cancelJob } from './cancel.js';
-import type { Jobs, JobManagerOptions } from './context.js';
+import type { Jobs, JobManagerOptions, QueuedJob } from './context.js';
+import { executeQueued, type Executed } from './execute.js';
 import { VmLocks } from './locks.js';
 import { closeJobs, prune, recover, startMaintenance } from './maintenance.js';
 import { newOwner } from './owner.js';
 import { follow, getJob, listJobs, type FollowHandlers } from './read.js';
 import { submit, type SubmitRequest, type Submission } from './submit.js';
 import { DefaultVmSets } from './targets.js';
-import type { JobFilter, JobPage, JobRecord, JobStore, LockStore } from './types.js';
+import type { JobFilter, JobOwner, JobPage, JobRecord, JobStore, LockStore } from './types.js';
 
 /**
  * Every playbook run of the API is a job: recorded (secrets redacted) before it runs, its
@@ -23,8 +24,7 @@ export class JobManager {
   private readonly jobs: Jobs;
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(opts: JobManagerOptions) {
-    const owner = newOwner();
+  constructor(opts: JobManagerOptions, owner: JobOwner = newOwner()) {
     this.jobs = {
       opts,
       store: opts.store,
@@ -37,6 +37,7 @@ export class JobManager {
       sets: new DefaultVmSets(opts.config.publicPlaybooksDir),
       roots: [opts.config.publicPlaybooksDir, opts.config.projectRootDir],
       closed: false,
+      queueStore: opts.queue || opts.notices ? (opts.store.queueStore?.() ?? null) : null,
     };
   }
 
@@ -75,6 +76,20 @@ export class JobManager {
 
   follow(id: string, after: number, h: FollowHandlers): Promise<(() => void) | null> {
     return follow(this.jobs, id, after, h);
+  }
+
+  /** A worker runs a job of the run queue (RUN_QUEUE=redis; see execute.ts). */
+  execute(data: QueuedJob, owner: JobOwner, leaveAnswer: (id: string, answer: Record<string, unknown>) => Promise<void>): Promise<Executed> {
+    return executeQueued(this.jobs, data, owner, leaveAnswer);
+  }
+
+  /** A cancel another process asked for: stops the job if this process runs it (its end follows through its run). */
+  stopIfHere(id: string, reason: string): boolean {
+    const a = this.jobs.active.get(id);
+    if (!a || a.ended) return false;
+    a.cancelReason ??= reason;
+    a.run?.cancel('canceled');
+    return true;
   }
 
   /** Cancels a queued or running job and resolves once it is over (its processes gone). */

@@ -109,6 +109,10 @@ export class PgVmLocks implements LockStore {
     });
   }
 
+  forget(jobId: string): void {
+    for (const [key, holder] of this.held) if (holder === jobId) this.held.delete(key);
+  }
+
   /** Gives back every lock of a job (at once in this instance's view; in the database as soon as it answers). */
   private release(jobId: string): void {
     for (const [key, holder] of this.held) if (holder === jobId) this.held.delete(key);

@@ -83,4 +83,21 @@ CREATE INDEX vm_locks_job ON vm_locks (job_id);
 CREATE INDEX vm_locks_owner ON vm_locks (owner);
 `,
   },
+  {
+    version: 2,
+    name: 'workers (RUN_QUEUE=redis)',
+    sql: `
+-- One row per worker process (npm run worker): its heartbeat says it is alive. A job a worker took
+-- names it in owner->>'worker'; when the heartbeat is older than WORKER_LOST_AFTER, its jobs end lost.
+CREATE TABLE workers (
+  id text COLLATE "C" PRIMARY KEY,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  concurrency integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX jobs_worker ON jobs ((owner ->> 'worker')) WHERE status IN ('queued', 'running');
+`,
+  },
 ];

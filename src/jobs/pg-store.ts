@@ -1,7 +1,8 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { ADVISORY_CLASS, PgDatabase, type Queryable } from './pg.js';
 import { PgVmLocks } from './pg-locks.js';
-import type { IdempotencyClaim, InsertOutcome, JobEvent, JobFilter, JobOwner, JobPage, JobPatch, JobRecord, JobStore, LockStore, VmTarget } from './types.js';
+import { PgQueueStore } from './pg-queue.js';
+import type { IdempotencyClaim, InsertOutcome, JobEvent, JobFilter, JobOwner, JobPage, JobPatch, JobRecord, JobStore, LockStore, QueueStore, VmTarget } from './types.js';
 
 interface Row {
   id: string;
@@ -77,6 +78,7 @@ function fromRow(r: Row): JobRecord {
 export class PgJobStore implements JobStore {
   readonly kind = 'postgres';
   private locks: PgVmLocks[] = [];
+  private queue: PgQueueStore | null = null;
 
   private constructor(readonly db: PgDatabase) {}
 
@@ -217,6 +219,10 @@ export class PgJobStore implements JobStore {
     const locks = new PgVmLocks(this.db, owner.instance);
     this.locks.push(locks);
     return locks;
+  }
+
+  queueStore(): QueueStore {
+    return (this.queue ??= new PgQueueStore(this.db, async (where, args) => (await this.db.query<Row>(`${SELECT} ${where}`, args)).rows.map(fromRow)));
   }
 
   async ping(): Promise<void> {

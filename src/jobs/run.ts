@@ -11,7 +11,11 @@ import type { JobRunInfo, JobStatus } from './types.js';
  * Runs a job's plan, one engine run after the other, to its end; resolves with the synchronous
  * route's answer once the end is recorded (or kept in memory, see lifecycle.ts).
  */
-export async function drive(j: Jobs, a: Active, steps: RunSpec[], first: Run, shape: (r: RunResult) => Record<string, unknown>): Promise<Outcome> {
+export async function drive(
+  j: Jobs, a: Active, steps: RunSpec[], first: Run, shape: (r: RunResult) => Record<string, unknown>,
+  /** Called with the unredacted answer before the end is recorded (a worker leaves it for the waiting instance). */
+  beforeEnd?: (answer: Record<string, unknown>) => Promise<void>,
+): Promise<Outcome> {
   let last: RunResult | null = null;
   let status: JobStatus | null = null;
   let reason: string | null = null;
@@ -49,6 +53,7 @@ export async function drive(j: Jobs, a: Active, steps: RunSpec[], first: Run, sh
   }
   const answer = shape(last);
   const http = last.rc === 0 ? 200 : 500;
+  await beforeEnd?.(answer);
   await transition(j, a, {
     status, rc: last.rc, started_at: a.record.started_at, finished_at: Date.now(), reason: reason ? a.redactor.text(reason) : null,
     answer: a.redactor.value(answer), http_status: http, runs: a.record.runs,

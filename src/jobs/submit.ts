@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Run } from '../engine/engine.js';
-import type { RunResult, RunSpec } from '../engine/types.js';
+import type { RunSpec } from '../engine/types.js';
+import { shapeAnswer, type AnswerShape } from './answer.js';
 import { DomainError, EngineClosedError, IdempotencyMismatchError, JobStoreUnavailableError } from '../errors.js';
 import type { Active, Jobs, Outcome } from './context.js';
 import { transition } from './lifecycle.js';
 import { outcomeOf } from './read.js';
+import { toPortable, rootsOf } from './portable.js';
 import { Redactor, secretValuesOf } from './redact.js';
 import { describeStoreError, retrying } from './retry.js';
 import { drive } from './run.js';
@@ -34,8 +36,8 @@ export interface SubmitRequest {
   requestId: string | null;
   /** The route's plan: called once the locks are held (its checks see the VMs as the run will). */
   plan(): Promise<RunSpec[]>;
-  /** The synchronous route's answer for a finished run. */
-  shape(result: RunResult): Record<string, unknown>;
+  /** How the synchronous route's answer is made from a finished run (data: it may travel to a worker). */
+  answer: AnswerShape;
 }
 
 export interface Submission {
@@ -103,6 +105,8 @@ function replay(j: Jobs, job: JobRecord): Submission {
 async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: string | null): Promise<Submission> {
   const { body } = req;
   const id = randomUUID();
+  // A full or unreachable run queue refuses the request before anything is locked or recorded.
+  if (j.opts.queue) await j.opts.queue.room();
   const requestNode = typeof body.proxmox_node === 'string' && body.proxmox_node !== '' ? body.proxmox_node : null;
   const node = requestNode ?? (req.locks ? defaultNode(j) : null);
   const wanted = targetsOf(req.locks, body, node ?? '', j.sets);
@@ -134,11 +138,16 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
       idempotency_key: key,
       request_hash: hash,
       request_id: req.requestId,
-      owner: j.owner,
+      owner: j.opts.queue ? { ...j.owner, queued: true } : j.owner,
       runs: [],
       event_count: 0,
     };
     if (j.closed) throw new EngineClosedError();
+    if (j.opts.queue) {
+      const sub = await enqueue(j, req, record, steps, key, hash);
+      registered = sub.replayed === false;
+      return sub;
+    }
     let resolveFinished!: (o: Outcome) => void;
     const active: Active = {
       record,
@@ -177,7 +186,7 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
       throw err;
     }
     registered = true;
-    void drive(j, active, steps, first, req.shape)
+    void drive(j, active, steps, first, (r) => shapeAnswer(req.answer, r))
       .then(resolveFinished, async (err: unknown) => {
         j.log.error({ err, job: id }, 'jobs: a job failed to finish cleanly');
         const reason = `internal error: ${(err as Error).message}`;
@@ -198,6 +207,35 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
   } finally {
     if (!registered) release();
   }
+}
+
+/**
+ * RUN_QUEUE=redis: the job, recorded, goes to the run queue with its plan as data (paths relative
+ * to the configured roots, re-resolved and re-checked by the worker), its answer's shape and the
+ * request's secret values. Its VM locks pass to the queue first, then to the worker that takes
+ * it, which gives them back when the job ends. A queue that refuses it: the job is deleted, its
+ * locks given back, the Idempotency-Key left free, and the request gets the 503.
+ */
+async function enqueue(j: Jobs, req: SubmitRequest, record: JobRecord, steps: RunSpec[], key: string | null, hash: string | null): Promise<Submission> {
+  const queue = j.opts.queue!;
+  const qs = j.queueStore!;
+  const id = record.id;
+  const portable = steps.map((s) => toPortable(s, rootsOf(j.opts.config)));
+  const inserted = await insert(j, record, key && hash ? { key, hash, since: Date.now() - IDEMPOTENCY_WINDOW_MS } : undefined);
+  if (!inserted.inserted) {
+    if (inserted.existing.request_hash !== hash) throw new IdempotencyMismatchError(key ?? '');
+    return replay(j, inserted.existing);
+  }
+  try {
+    if (record.targets.length > 0) await retrying(() => qs.handOverLocks(id));
+    await queue.enqueue({ id, steps: portable, answer: req.answer, secrets: [...secretValuesOf(req.body)], queuedAt: Date.now() });
+  } catch (err) {
+    await retrying(() => j.store.deleteJob(id)).catch((e: unknown) => j.log.error({ err: e, job: id }, 'jobs: a refused job could not be deleted'));
+    throw err;
+  }
+  // Given to the queue: this instance no longer holds them (the worker gives them back).
+  j.locks.forget?.(id);
+  return { job: { ...record }, replayed: false, outcome: () => outcomeOf(j, id) };
 }
 
 /** The job's first record; a store that keeps failing refuses the request (JOB_STORE_UNAVAILABLE), nothing runs. */

@@ -26,6 +26,13 @@ export interface JobOwner {
   start: string;
   /** One service instance (several apps may live in one test process). */
   instance: string;
+  /**
+   * RUN_QUEUE=redis: the job went through the run queue. Its fate is then the workers' heartbeats',
+   * not this process's: the API instance that recorded it may end without the job being lost.
+   */
+  queued?: boolean;
+  /** The worker (its instance id) that took the queued job; absent while it waits in the queue. */
+  worker?: string;
 }
 
 /** One ansible-runner execution of a job (a plan may have several, e.g. create-vms). */
@@ -148,9 +155,51 @@ export interface LockStore {
   holderOf(t: VmTarget): string | null;
   /** Who holds the lock on a VM, whatever instance took it. */
   holder(t: VmTarget): Promise<string | null>;
+  /** Forgets a job's locks in this instance's view, leaving them in the shared store (they passed to the run queue). */
+  forget?(jobId: string): void;
   /** Gives back locks whose job is over or whose owner stopped refreshing them; returns how many. */
   sweep(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A worker process of RUN_QUEUE=redis, as the shared store knows it. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  /** Milliseconds since its last heartbeat (the database's clock). */
+  silentMs: number;
+}
+
+/**
+ * What the run queue (RUN_QUEUE=redis) needs of the shared store, each step atomic in the
+ * database so that instances and workers racing on one job agree: a queued job is taken by one
+ * worker at most, canceled or lost at most once, and a job already final is never written again.
+ */
+export interface QueueStore {
+  registerWorker(owner: JobOwner, concurrency: number): Promise<void>;
+  /** The worker is alive: its row and the VM locks of its jobs. */
+  heartbeat(workerId: string): Promise<void>;
+  retireWorker(workerId: string): Promise<void>;
+  workers(): Promise<WorkerInfo[]>;
+  /** The VM locks of a job being queued pass to the queue (kept alive by any live instance until a worker takes them). */
+  handOverLocks(jobId: string): Promise<void>;
+  /** Keeps alive the locks of jobs waiting in the queue. */
+  refreshQueuedLocks(): Promise<void>;
+  releaseLocks(jobId: string): Promise<void>;
+  /** A worker takes a queued job: it becomes its owner (and its locks'); false when it is not queued and free any more. */
+  claim(jobId: string, owner: JobOwner): Promise<boolean>;
+  /** A job still waiting in the queue ends canceled (end event, locks released); false when a worker has it, or it is over. */
+  cancelQueued(jobId: string, reason: string): Promise<boolean>;
+  /** A job not final yet ends `lost` (end event, locks released); false when it is over already. */
+  markLost(jobId: string, reason: string): Promise<boolean>;
+  /** The final patch of a job, written only while it is not final (a worker whose job was declared lost writes nothing). */
+  finish(jobId: string, patch: JobPatch): Promise<boolean>;
+  /** Unfinished jobs whose worker has been silent for `silentMs` (or has no row at all). */
+  jobsOfSilentWorkers(silentMs: number): Promise<Array<{ job: JobRecord; worker: string; silentMs: number | null }>>;
+  /** Queued jobs no worker has taken, recorded before `before` (ms). */
+  unclaimedJobs(before: number): Promise<JobRecord[]>;
 }
 
 /**
@@ -182,6 +231,8 @@ export interface JobStore {
    * `owner`; absent: the locks live in the process (VmLocks).
    */
   vmLocks?(owner: JobOwner): LockStore;
+  /** The shared store's side of the run queue (RUN_QUEUE=redis); absent: a store only one host uses. */
+  queueStore?(): QueueStore;
   /** Throws when the store cannot be reached (for /readyz); absent: a local store with nothing to check. */
   ping?(): Promise<void>;
   close(): Promise<void>;

@@ -1,35 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { extractResult, logLines } from '../engine/extract.js';
-import type { RunResult, RunSpec } from '../engine/types.js';
+import type { RunSpec } from '../engine/types.js';
 import { ApiError } from '../http/api-error.js';
+import type { AnswerShape } from '../jobs/answer.js';
 import type { JobManager } from '../jobs/manager.js';
 import { Responses } from '../schemas/common.js';
 import { accepted, JobComponents, jobHref } from '../schemas/jobs.js';
 import { assertNoConnectionOverride } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
-const FAILURE_LINE = /fatal:|FAILED|^ERROR!/;
-
-/**
- * `{rc, result}` or `{rc, log_multiline}` from a finished run, per the route's output rule.
- * A failed as_json run also carries the first failing log line (`error`) and the log's last ten
- * lines, which the deployer UI shows (an addition; the keys of the success answers are unchanged).
- */
-function shapeAnswer(def: RouteDef, body: Body, run: RunResult): Record<string, unknown> {
+/** The route's output rule and the body's `as_json`, as the data that says how its answer is shaped. */
+function answerShape(def: RouteDef, body: Body): AnswerShape {
   const asJson = def.output !== 'log' && body.as_json !== false && body.as_json !== null;
-  if (def.output === 'log' || !asJson) return { rc: run.rc, log_multiline: logLines(run.events) };
-  const answer: Record<string, unknown> = { rc: run.rc, result: extractResult(run.events, def.output.resultKey) };
-  if (run.rc !== 0) {
-    const lines = logLines(run.events);
-    answer.log_multiline = lines.slice(-10);
-    // A stopped run's log ends with the engine's line saying why (canceled, timed out): that is its
-    // error, not whatever Ansible was retrying when it was stopped.
-    const stopped = run.status === 'canceled' || run.status === 'timeout';
-    const line = stopped ? [...lines].reverse().find((l) => l.startsWith('ERROR!')) : lines.find((l) => FAILURE_LINE.test(l));
-    answer.error = line?.trim() ?? (stopped ? `ERROR! the run was ${run.status === 'timeout' ? 'stopped: it timed out' : 'canceled'}` : `Ansible exited with rc=${run.rc}`);
-  }
-  return answer;
+  return def.output === 'log' || !asJson ? { kind: 'log' } : { kind: 'result', resultKey: def.output.resultKey };
 }
 
 /** For the wildcard variants of the generic runners: `<name>/run` → name. */
@@ -136,7 +119,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
             for (const run of runs) assertNoConnectionOverride(run, deps.ctx);
             return runs;
           },
-          shape: (run) => shapeAnswer(def, body, run),
+          answer: answerShape(def, body),
         });
         const { job, replayed } = submission;
         reply.header('x-job-id', job.id);

@@ -232,6 +232,9 @@ async function startImage(env: Record<string, string>) {
 describe('the production image, assembled from the Dockerfile', () => {
   it('holds the compiled service with the data files it reads, and production dependencies only', () => {
     expect(fs.existsSync(path.join(appDir, cmd[1]!))).toBe(true);
+    // The worker of RUN_QUEUE=redis (docker-compose's scaled profile runs `node dist/worker.js`), and its queue library.
+    expect(fs.existsSync(path.join(appDir, 'dist', 'worker.js'))).toBe(true);
+    expect(fs.existsSync(path.join(appDir, 'node_modules', 'bullmq', 'package.json'))).toBe(true);
     // Every data file of src/ (the simulator's schema and seed) next to its compiled module.
     const srcDir = path.join(REPO_ROOT, 'src');
     const data = fs.readdirSync(srcDir, { recursive: true, withFileTypes: true })

@@ -1,0 +1,33 @@
+import { extractResult, logLines } from '../engine/extract.js';
+import type { RunResult } from '../engine/types.js';
+
+const FAILURE_LINE = /fatal:|FAILED|^ERROR!/;
+
+/**
+ * How a finished run becomes the synchronous route's answer, as data: the HTTP layer builds it
+ * from the route's `output` rule and the body's `as_json`, and it travels with a queued job
+ * (RUN_QUEUE=redis) so that a worker shapes the answer exactly as the instance would have.
+ * - `log`: `{rc, log_multiline}`;
+ * - `result`: `{rc, result}` with the values published under `resultKey`.
+ */
+export type AnswerShape = { kind: 'log' } | { kind: 'result'; resultKey: string };
+
+/**
+ * `{rc, result}` or `{rc, log_multiline}` from a finished run, per the shape.
+ * A failed `result` run also carries the first failing log line (`error`) and the log's last ten
+ * lines, which the deployer UI shows (an addition; the keys of the success answers are unchanged).
+ */
+export function shapeAnswer(shape: AnswerShape, run: RunResult): Record<string, unknown> {
+  if (shape.kind === 'log') return { rc: run.rc, log_multiline: logLines(run.events) };
+  const answer: Record<string, unknown> = { rc: run.rc, result: extractResult(run.events, shape.resultKey) };
+  if (run.rc !== 0) {
+    const lines = logLines(run.events);
+    answer.log_multiline = lines.slice(-10);
+    // A stopped run's log ends with the engine's line saying why (canceled, timed out): that is its
+    // error, not whatever Ansible was retrying when it was stopped.
+    const stopped = run.status === 'canceled' || run.status === 'timeout';
+    const line = stopped ? [...lines].reverse().find((l) => l.startsWith('ERROR!')) : lines.find((l) => FAILURE_LINE.test(l));
+    answer.error = line?.trim() ?? (stopped ? `ERROR! the run was ${run.status === 'timeout' ? 'stopped: it timed out' : 'canceled'}` : `Ansible exited with rc=${run.rc}`);
+  }
+  return answer;
+}

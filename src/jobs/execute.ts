@@ -1,0 +1,114 @@
+import { EventEmitter } from 'node:events';
+import type { Run } from '../engine/engine.js';
+import type { RunSpec } from '../engine/types.js';
+import { shapeAnswer } from './answer.js';
+import type { Active, Jobs, Outcome, QueuedJob } from './context.js';
+import { transition } from './lifecycle.js';
+import { fromPortable, rootsOf } from './portable.js';
+import { Redactor } from './redact.js';
+import { retrying } from './retry.js';
+import { drive } from './run.js';
+import { isFinal, type JobOwner, type JobPatch, type JobStore } from './types.js';
+
+/** A worker waits this long for the store to take its claim of a job (a database restarting). */
+const CLAIM_RETRY_MS: readonly number[] = [100, 250, 500, 1000, 1000, 2000, 2000, 3000, 5000, 5000, 5000, 5000];
+
+export type Executed = 'done' | 'skipped';
+
+/**
+ * The job store as a worker writes it: a status change is written only while the job is not
+ * final in the store, so a worker declared lost (a long pause, a network cut) that comes back
+ * writes nothing over the `lost` the others agreed on.
+ */
+export function guardedStore(store: JobStore): JobStore {
+  const qs = store.queueStore!();
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'updateJob') {
+        return async (id: string, patch: JobPatch) => {
+          if (patch.status === undefined) return target.updateJob(id, patch);
+          await qs.finish(id, patch);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * A worker runs one queued job (RUN_QUEUE=redis), through the same code as an instance runs its
+ * own: the plan's paths resolved and checked against this host's roots, the job taken in the
+ * store (once: a job canceled in the queue, lost, or taken by another worker is left alone), its
+ * runs driven by run.ts on this worker's engine, events and status through the life cycle into
+ * the shared store, the answer shaped from the queued description (the unredacted one also left
+ * in Redis for the instance that waits), the locks given back at the end.
+ */
+export async function executeQueued(
+  j: Jobs,
+  data: QueuedJob,
+  owner: JobOwner,
+  leaveAnswer: (id: string, answer: Record<string, unknown>) => Promise<void>,
+): Promise<Executed> {
+  const qs = j.queueStore!;
+  const id = data.id;
+  if (j.closed) throw new Error('the worker is closing');
+  const record = await retrying(() => j.store.getJob(id), CLAIM_RETRY_MS);
+  if (!record || isFinal(record.status)) return 'skipped';
+  const redactor = new Redactor([...j.opts.secrets(), ...data.secrets]);
+  let finish!: (o: Outcome) => void;
+  const a: Active = {
+    record: { ...record, owner },
+    events: await retrying(() => j.store.readEvents(id, 0), CLAIM_RETRY_MS),
+    storedSeq: 0,
+    flushing: Promise.resolve(),
+    flushScheduled: false,
+    emitter: new EventEmitter().setMaxListeners(0),
+    run: null,
+    cancelReason: null,
+    ended: false,
+    redactor,
+    finished: new Promise((r) => (finish = r)),
+    recordRetry: null,
+  };
+  a.storedSeq = a.events.length;
+  // Known here before the claim, so a cancel arriving meanwhile is not missed.
+  j.active.set(id, a);
+  let claimed = false;
+  try {
+    claimed = await retrying(() => qs.claim(id, owner), CLAIM_RETRY_MS);
+  } finally {
+    if (!claimed) j.active.delete(id);
+  }
+  if (!claimed) return 'skipped';
+  try {
+    let steps: RunSpec[] | null = null;
+    let first: Run | null = null;
+    let refused: string | null = null;
+    try {
+      steps = data.steps.map((s) => fromPortable(s, rootsOf(j.opts.config)));
+      first = j.opts.engine.start(steps[0]!);
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+    if (!steps || !first || refused) {
+      const reason = redactor.text(`refused by worker ${owner.instance} on ${owner.host}: ${refused}`);
+      await transition(j, a, { status: 'failed', finished_at: Date.now(), reason, http_status: 500, answer: { rc: -1, log_multiline: [reason] } });
+      finish({ status: 500, body: { rc: -1, log_multiline: [reason] } });
+      return 'done';
+    }
+    const outcome = await drive(j, a, steps, first, (r) => shapeAnswer(data.answer, r), (answer) =>
+      leaveAnswer(id, answer).catch((err: unknown) => j.log.warn({ err, job: id }, 'worker: the answer could not be left in Redis (the stored one is used)')),
+    ).catch(async (err: unknown) => {
+      j.log.error({ err, job: id }, 'worker: a job failed to finish cleanly');
+      const reason = redactor.text(`internal error: ${(err as Error).message}`);
+      if (!isFinal(a.record.status)) await transition(j, a, { status: 'failed', finished_at: Date.now(), reason }).catch(() => undefined);
+      return { status: 500, body: { rc: -1, log_multiline: [`job ${id}: ${reason}`] } } as Outcome;
+    });
+    finish(outcome);
+    return 'done';
+  } finally {
+    await retrying(() => qs.releaseLocks(id)).catch((err: unknown) => j.log.error({ err, job: id }, 'worker: locks not given back (the sweep will)'));
+    if (!a.recordRetry) j.active.delete(id);
+  }
+}

@@ -177,6 +177,9 @@ def preload():
         return original_read(self, yml_file)
 
     config_manager.ConfigManager._read_config_yaml_file = read_config_yaml_file
+    if ansible_version().startswith('2.14.'):  # the two replaced functions are 2.14's
+        wake_on_results()
+        record_plugin_config_defs()
     # The server itself never runs anything: the local temp dir its import made is not needed
     # (each playbook process makes its own), and no exit handler of the server may run in a run.
     import shutil
@@ -186,6 +189,150 @@ def preload():
 
 
 LOADER_BUILDS = None
+
+
+def ansible_version():
+    import ansible
+    return ansible.__version__
+
+
+RESULT_WAIT_S = 0.02
+
+
+def wake_on_results():
+    """The strategy waits for its tasks' results in a loop that sleeps 1 ms per turn
+    (DEFAULT_INTERNAL_POLL_INTERVAL) and builds a Templar (a Jinja environment) per turn: ~500
+    turns per second of waiting, a few per cent of a short run's CPU. Here the results thread's
+    append wakes the waiting loop instead (the deque notifies the strategy's results condition,
+    which its `with` holds while appending); the loop still wakes every RESULT_WAIT_S to check for
+    dead workers and termination, as the original does every turn. Results are processed in the
+    same order, only without the polling."""
+    import collections
+    import ansible.plugins.strategy as S
+    from ansible.errors import AnsibleError
+
+    class NotifyingDeque(collections.deque):
+        cond = None
+
+        def append(self, item):
+            super().append(item)
+            if self.cond is not None:
+                self.cond.notify_all()  # the appender holds the condition (results_thread_main)
+
+    S.deque = NotifyingDeque
+    original_init = S.StrategyBase.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        if isinstance(self._results, NotifyingDeque):
+            self._results.cond = self._results_lock
+
+    def _wait_on_pending_results(self, iterator):
+        # StrategyBase._wait_on_pending_results of ansible-core 2.14, the sleep replaced by a wait.
+        ret_results = []
+        S.display.debug("waiting for pending results...")
+        while self._pending_results > 0 and not self._tqm._terminated:
+            if self._tqm.has_dead_workers():
+                raise AnsibleError("A worker was found in a dead state")
+            results = self._process_pending_results(iterator)
+            ret_results.extend(results)
+            if self._pending_results > 0:
+                with self._results_lock:
+                    if not self._results:
+                        self._results_lock.wait(RESULT_WAIT_S)
+        S.display.debug("no more pending results, returning what we have")
+        return ret_results
+
+    S.StrategyBase.__init__ = __init__
+    S.StrategyBase._wait_on_pending_results = _wait_on_pending_results
+
+
+def record_plugin_config_defs():
+    """Every playbook process reads the documentation of the connection, shell, become, callback
+    and vars plugins (PlaybookExecutor and load_callbacks list them all: their DOCUMENTATION YAML
+    parsed, doc fragments merged) to give their option definitions to the configuration manager,
+    which it rebuilds per run. The server lists them once and records each plugin's definitions,
+    keyed by plugin type, name, file, the DOCUMENTATION text itself and the doc-fragment search
+    path; a playbook process whose plugin has the same key takes the recorded definitions, any
+    other (another file, another text, other fragment directories) is read as usual."""
+    import ansible.constants as C
+    import ansible.plugins.loader as L
+    original = L.PluginLoader._load_config_defs
+    recorded = {}
+
+    def fragment_paths():
+        return tuple(L.fragment_loader._get_paths())
+
+    def key_of(self, name, module, path):
+        if not self.class_name:
+            return None
+        type_name = L.get_plugin_class(self.class_name)
+        if type_name not in C.CONFIGURABLE_PLUGINS or C.config.has_configuration_definition(type_name, name):
+            return None
+        return (type_name, name, path, getattr(module, 'DOCUMENTATION', ''))
+
+    def recording(self, name, module, path):
+        key = key_of(self, name, module, path)
+        original(self, name, module, path)
+        if key is not None:
+            defs = C.config._plugins.get(key[0], {}).get(name)
+            recorded[key] = (fragment_paths(), defs)
+
+    L.PluginLoader._load_config_defs = recording
+    try:
+        # Ansible's own connection, shell, become and vars plugins: imported here (no import-time
+        # state), their definitions recorded as the loader gives them.
+        for loader in (L.connection_loader, L.shell_loader, L.become_loader, L.vars_loader):
+            list(loader.all(class_only=True))
+    except Exception as e:
+        log('plugin documentation not recorded: %s' % e)
+    finally:
+        L.PluginLoader._load_config_defs = original
+    # Callback plugins are not imported here (ansible-runner's awx_display patches Display and
+    # creates a multiprocessing lock at import, per run): their DOCUMENTATION literal is read from
+    # the file, and the definitions built as _load_config_defs builds them from it. A run whose
+    # module's DOCUMENTATION is not that text (computed, edited) reads it as usual.
+    import ast
+    from ansible.parsing.yaml.loader import AnsibleLoader
+    from ansible.utils.plugin_docs import add_fragments
+    try:
+        paths = list(L.callback_loader.all(path_only=True))
+    except Exception as e:
+        log('callback documentation not recorded: %s' % e)
+        paths = []
+    for path in paths:
+        try:
+            with open(path, 'rb') as f:
+                tree = ast.parse(f.read(), path)
+            text = None
+            for node in tree.body:
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                        and node.targets[0].id == 'DOCUMENTATION' and isinstance(node.value, ast.Constant)
+                        and isinstance(node.value.value, str)):
+                    text = node.value.value
+            if text is None:
+                continue
+            name = os.path.splitext(os.path.basename(path))[0]
+            dstring = AnsibleLoader(text, file_name=path).get_single_data()
+            defs = None
+            if dstring:
+                add_fragments(dstring, path, fragment_loader=L.fragment_loader, is_module=False)
+                if 'options' in dstring and isinstance(dstring['options'], dict):
+                    defs = dstring['options']
+            recorded[('callback', name, path, text)] = (fragment_paths(), defs)
+        except Exception as e:
+            log('callback documentation of %s not recorded: %s' % (path, e))
+
+    def replaying(self, name, module, path):
+        key = key_of(self, name, module, path)
+        rec = recorded.get(key) if key is not None else None
+        if rec is not None and rec[0] == fragment_paths():
+            if rec[1] is not None:
+                C.config.initialize_plugin_configuration_definitions(key[0], name, rec[1])
+            return
+        original(self, name, module, path)
+
+    L.PluginLoader._load_config_defs = replaying
 
 
 def loader_builds():
@@ -429,6 +576,13 @@ def serve(sock_path):
     set_title('r42-warm server (engine %d)' % os.getppid())
     t0 = os.times()
     server_settings = preload()
+    # The compiled-template cache (jinja_cache.py): a directory of this server's, next to its socket
+    # (the engine's private 0700 directory), removed when the server ends.
+    import jinja_cache
+    try:
+        jinja_cache.install(os.path.join(os.path.dirname(os.path.abspath(sock_path)), 'jinja'))
+    except Exception as e:
+        log('no compiled-template cache: %s' % e)
     t1 = os.times()
     engine_pid = os.getppid()
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -441,7 +595,11 @@ def serve(sock_path):
     # The kernel reaps the run processes: nobody waits for them here (the engine reads their
     # exit status from the connection).
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    def stop(*_):
+        jinja_cache.remove()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     sys.stdout.write(json.dumps({'ready': True, 'pid': os.getpid(),
                                  'import_cpu_s': round((t1.user + t1.system) - (t0.user + t0.system), 3)}) + '\n')
     sys.stdout.flush()
@@ -453,7 +611,7 @@ def serve(sock_path):
         for key, _ in sel.select():
             if key.data == 'stdin':
                 if not os.read(sys.stdin.fileno(), 4096):
-                    os._exit(0)  # the engine is gone
+                    stop()  # the engine is gone
                 continue
             conn, _ = lsock.accept()
             peer_pid = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))[0]
@@ -474,6 +632,7 @@ def serve(sock_path):
                 log('bad request: %s' % e)
                 conn.close()
                 continue
+            jinja_cache.prune()
             pid = os.fork()
             if pid == 0:
                 try:

@@ -2,30 +2,34 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that run real Ansible against the simulator, slowest first (seconds measured by a
- * `npm test` on the 2-core machine, 2026-12-01). Without vitest's duration cache (a clean checkout has none)
- * files are ordered by size, which put a short but slow file last. Measured on a clean .ci/run:
- * 548 s of vitest either way (the CPU, not the order, is the limit); kept so that a slow file
- * never starts last.
+ * The slowest files first (seconds measured by `npm test` on the idle 2-core machine,
+ * 2026-12-01, after issue 18's faster role). Without vitest's duration cache (a clean checkout has
+ * none) files are ordered by size, which starts a short but slow file last and leaves the other
+ * worker idle meanwhile.
  */
 const SLOW_FIRST = [
-  'tests/e2e/bundle-sets.test.ts', // 85
-  'tests/e2e/bundles.test.ts', // 72
-  'tests/catalog/role.test.ts', // 60
-  'tests/e2e/deployer-ui.test.ts', // 60
-  'tests/catalog/guest-bundles.test.ts', // 60
-  'tests/e2e/infra.test.ts', // 60
-  'tests/e2e/vms.test.ts', // 43
-  'tests/catalog/syntax.test.ts', // 34
-  'tests/catalog/scenarios.test.ts', // 33
-  'tests/e2e/config.test.ts', // 31
-  'tests/jobs/jobs.test.ts', // 30
-  'tests/ops/build.test.ts', // 29
-  'tests/catalog/third-party.test.ts', // 28
-  'tests/engine/engine.test.ts', // 28
-  'tests/ops/load.test.ts', // 26
-  'tests/catalog/bundles.test.ts', // 26
-  'tests/jobs/shared-db.test.ts', // 20 (measured alone, 2026-12-01)
+  'tests/catalog/guest-bundles.test.ts', // 53
+  'tests/scale/multi-process.test.ts', // 33
+  'tests/ops/build.test.ts', // 33
+  'tests/e2e/bundle-sets.test.ts', // 33
+  'tests/catalog/syntax.test.ts', // 33
+  'tests/catalog/role.test.ts', // 23
+  'tests/e2e/infra.test.ts', // 21
+  'tests/e2e/bundles.test.ts', // 21
+  'tests/engine/engine.test.ts', // 20
+  'tests/ops/store-full.test.ts', // 18
+  'tests/engine/differential.test.ts', // 18
+  'tests/jobs/shared-db.test.ts', // 16
+  'tests/jobs/jobs.test.ts', // 16
+  'tests/e2e/deployer-ui.test.ts', // 15
+  'tests/e2e/vms.test.ts', // 14
+  'tests/catalog/third-party.test.ts', // 14
+  'tests/http/server.test.ts', // 13
+  'tests/simulator/clients.test.ts', // 12
+  'tests/ops/load.test.ts', // 12
+  'tests/catalog/scenarios.test.ts', // 12
+  'tests/catalog/bundles.test.ts', // 12
+  'tests/ws/shared-status.test.ts', // 10
 ];
 
 /** Runs after every other file: it reads what the end-to-end files recorded. */

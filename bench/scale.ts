@@ -27,6 +27,8 @@ import { REPO_ROOT } from '../src/config/paths.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { freePort, processesMatching, removeTempDirs, simulatorInventory, tempDir } from '../tests/helpers.js';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../tests/support/services.js';
+import { statFields } from '../src/engine/process-tree.js';
+import { busyTicks, TICK } from './lib/cpu.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const jobsPerRound = Number(process.argv[3] ?? 12);
@@ -35,7 +37,6 @@ const WS = [1, 2, 4];
 const KILLS = 3;
 const LOST_AFTER_S = 2;
 const HEARTBEAT_S = 0.5;
-const TICK = 100; // USER_HZ
 const VM_LIST = { url: '/v0/admin/proxmox/vms/list', body: { proxmox_node: 'px-testing', as_json: true } };
 
 interface Child {
@@ -140,16 +141,10 @@ async function stop(c: Child, timeoutMs = 15_000): Promise<void> {
 
 // ---- CPU accounting (/proc) ----
 
-function busyTicks(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!; // user nice system irq softirq steal
-}
-
 /** utime + stime, cutime + cstime (what it reaped) and ppid of a process, or null once it is gone. */
 function procStat(pid: number): { own: number; reaped: number; ppid: number } | null {
   try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return { own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]), ppid: Number(f[1]) };
   } catch {
     return null;
@@ -222,19 +217,6 @@ class TreeMeter {
     const roots = this.roots.reduce((s, r) => s + ((e) => (e ? e.own1 - e.own0 : 0))(this.seen.get(r)), 0);
     return { tree: tree / TICK, roots: roots / TICK };
   }
-}
-
-function pidsWhere(match: (cmdline: string) => boolean): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (match(fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' '))) out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
 }
 
 let postmasterPid = 0;
@@ -327,8 +309,8 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   const tStart = performance.now();
   [pgServer, redis, sim] = await Promise.all([startPostgres(), startRedis(), startSimulator({ port: 0, taskDurationMs: 0 })]);
-  redisPid = pidsWhere((cmd) => cmd.includes('redis-server') && cmd.includes(`:${redis!.port}`))[0] ?? 0;
-  postmasterPid = pidsWhere((cmd) => cmd.includes(`${pgServer!.dir}/data`))[0] ?? 0;
+  redisPid = processesMatching(`redis-server 127.0.0.1:${redis!.port}`)[0] ?? 0; // redis-server's process title
+  postmasterPid = processesMatching(`${pgServer!.dir}/data`)[0] ?? 0;
   if (!redisPid || !postmasterPid) throw new Error(`no pid for redis (${redisPid}) or postgres (${postmasterPid})`);
   const [queueDb, localDb] = [await pgServer.createDatabase(), await pgServer.createDatabase()];
   env = {

@@ -7,7 +7,6 @@
  *
  *   node --import tsx bench/warm.ts [iterations]
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config/env.js';
@@ -15,6 +14,7 @@ import { REPO_ROOT } from '../src/config/paths.js';
 import { Engine } from '../src/engine/engine.js';
 import { pssKb } from './lib/memory.js';
 import { bareAnsibleRunner } from './lib/bare-runner.js';
+import { busyTicks } from './lib/cpu.js';
 
 const fixtures = path.join(REPO_ROOT, 'tests', 'fixtures');
 const playbook = path.join(fixtures, 'playbooks', 'one-task.yml');
@@ -29,12 +29,6 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-function busyTicks(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal
-  return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-}
 
 async function measure(fn: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
   const c0 = busyTicks();

@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.js';
 import type { Engine, Run } from '../engine/engine.js';
@@ -84,6 +84,26 @@ export interface Active {
   finished: Promise<Outcome>;
   /** Set while the job's end is known only here: writes `patch` again until the store takes it. */
   recordRetry: { timer: NodeJS.Timeout; patch: JobPatch } | null;
+}
+
+/** A job this process is about to drive, with the events already stored; `finish` settles `finished`. */
+export function newActive(record: JobRecord, redactor: Redactor, events: JobEvent[] = []): { active: Active; finish: (o: Outcome) => void } {
+  let finish!: (o: Outcome) => void;
+  const active: Active = {
+    record,
+    events,
+    storedSeq: events.length,
+    flushing: Promise.resolve(),
+    flushScheduled: false,
+    emitter: new EventEmitter().setMaxListeners(0),
+    run: null,
+    cancelReason: null,
+    ended: false,
+    redactor,
+    finished: new Promise((r) => (finish = r)),
+    recordRetry: null,
+  };
+  return { active, finish };
 }
 
 export interface JobManagerOptions {

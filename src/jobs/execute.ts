@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { Run } from '../engine/engine.js';
 import type { RunSpec } from '../engine/types.js';
 import { shapeAnswer } from './answer.js';
-import type { Active, Jobs, Outcome, QueuedJob } from './context.js';
+import { newActive, type Jobs, type Outcome, type QueuedJob } from './context.js';
 import { transition } from './lifecycle.js';
 import { fromPortable, rootsOf } from './portable.js';
 import { Redactor } from './redact.js';
@@ -56,22 +55,7 @@ export async function executeQueued(
   const record = await retrying(() => j.store.getJob(id), CLAIM_RETRY_MS);
   if (!record || isFinal(record.status)) return 'skipped';
   const redactor = new Redactor([...j.opts.secrets(), ...data.secrets]);
-  let finish!: (o: Outcome) => void;
-  const a: Active = {
-    record: { ...record, owner },
-    events: await retrying(() => j.store.readEvents(id, 0), CLAIM_RETRY_MS),
-    storedSeq: 0,
-    flushing: Promise.resolve(),
-    flushScheduled: false,
-    emitter: new EventEmitter().setMaxListeners(0),
-    run: null,
-    cancelReason: null,
-    ended: false,
-    redactor,
-    finished: new Promise((r) => (finish = r)),
-    recordRetry: null,
-  };
-  a.storedSeq = a.events.length;
+  const { active: a, finish } = newActive({ ...record, owner }, redactor, await retrying(() => j.store.readEvents(id, 0), CLAIM_RETRY_MS));
   // Known here before the claim, so a cancel arriving meanwhile is not missed.
   j.active.set(id, a);
   let claimed = false;

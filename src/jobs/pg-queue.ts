@@ -1,12 +1,10 @@
-import type { PgDatabase } from './pg.js';
+import { patchAssignments, type PgDatabase } from './pg.js';
 import type { JobEvent, JobOwner, JobPatch, JobRecord, QueueStore, WorkerInfo } from './types.js';
 
 /** The owner a lock has while its job waits in the run queue: kept alive by any live instance or worker. */
 export const QUEUE_LOCK_OWNER = 'run-queue';
 
 const UNFINISHED = `('queued', 'running')`;
-const PATCHABLE = new Set(['status', 'rc', 'started_at', 'finished_at', 'reason', 'answer', 'http_status', 'runs', 'event_count']);
-const JSON_COLUMNS = new Set(['answer', 'runs']);
 
 type Select = (where: string, args: unknown[]) => Promise<JobRecord[]>;
 
@@ -101,14 +99,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async finish(jobId: string, patch: JobPatch): Promise<boolean> {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
-      if (!PATCHABLE.has(k)) throw new Error(`job patch: unknown field ${k}`);
-      values.push(JSON_COLUMNS.has(k) ? (v === null ? null : JSON.stringify(v)) : v);
-      sets.push(`${k} = $${values.length}`);
-    }
+    const { sets, values } = patchAssignments(patch);
     values.push(jobId);
     const r = await this.db.query(`UPDATE jobs SET ${sets.join(', ')} WHERE id = $${values.length} AND status IN ${UNFINISHED} RETURNING id`, values);
     return (r.rowCount ?? 0) > 0;

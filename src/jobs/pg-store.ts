@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { ADVISORY_CLASS, PgDatabase, type Queryable } from './pg.js';
+import { ADVISORY_CLASS, PgDatabase, patchAssignments, type Queryable } from './pg.js';
 import { PgVmLocks } from './pg-locks.js';
 import { PgQueueStore } from './pg-queue.js';
 import type { IdempotencyClaim, InsertOutcome, JobEvent, JobFilter, JobOwner, JobPage, JobPatch, JobRecord, JobStore, LockStore, QueueStore, VmTarget } from './types.js';
@@ -37,8 +37,6 @@ const SELECT = `SELECT ${COLUMNS.join(', ')},
   FROM jobs`;
 const UNFINISHED = `('queued', 'running')`;
 /** The columns a patch may set (JobPatch's keys), and which of them are JSON. */
-const PATCHABLE = new Set(['status', 'rc', 'started_at', 'finished_at', 'reason', 'answer', 'http_status', 'runs', 'event_count']);
-const JSON_COLUMNS = new Set(['answer', 'runs']);
 
 function fromRow(r: Row): JobRecord {
   return {
@@ -122,14 +120,7 @@ export class PgJobStore implements JobStore {
   }
 
   async updateJob(id: string, patch: JobPatch): Promise<void> {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
-      if (!PATCHABLE.has(k)) throw new Error(`job patch: unknown field ${k}`);
-      values.push(JSON_COLUMNS.has(k) ? (v === null ? null : JSON.stringify(v)) : v);
-      sets.push(`${k} = $${values.length}`);
-    }
+    const { sets, values } = patchAssignments(patch);
     if (sets.length === 0) return;
     values.push(id);
     await this.db.query(`UPDATE jobs SET ${sets.join(', ')} WHERE id = $${values.length}`, values);

@@ -157,3 +157,22 @@ export class PgDatabase {
     await this.pool.end();
   }
 }
+
+const PATCHABLE = new Set(['status', 'rc', 'started_at', 'finished_at', 'reason', 'answer', 'http_status', 'runs', 'event_count']);
+const JSON_COLUMNS = new Set(['answer', 'runs']);
+
+/**
+ * The `SET` assignments of a job patch, `$1`… in order, and their values (JSON columns as text);
+ * the caller's own parameters follow from `$${values.length + 1}`.
+ */
+export function patchAssignments(patch: Record<string, unknown>): { sets: string[]; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    if (!PATCHABLE.has(k)) throw new Error(`job patch: unknown field ${k}`);
+    values.push(JSON_COLUMNS.has(k) ? (v === null ? null : JSON.stringify(v)) : v);
+    sets.push(`${k} = $${values.length}`);
+  }
+  return { sets, values };
+}

@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Run } from '../engine/engine.js';
 import type { RunSpec } from '../engine/types.js';
 import { shapeAnswer, type AnswerShape } from './answer.js';
 import { DomainError, EngineClosedError, IdempotencyMismatchError, JobStoreUnavailableError } from '../errors.js';
-import type { Active, Jobs, Outcome } from './context.js';
+import { newActive, type Jobs, type Outcome } from './context.js';
 import { transition } from './lifecycle.js';
 import { outcomeOf } from './read.js';
 import { toPortable, rootsOf } from './portable.js';
@@ -148,21 +147,7 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
       registered = sub.replayed === false;
       return sub;
     }
-    let resolveFinished!: (o: Outcome) => void;
-    const active: Active = {
-      record,
-      events: [],
-      storedSeq: 0,
-      flushing: Promise.resolve(),
-      flushScheduled: false,
-      emitter: new EventEmitter().setMaxListeners(0),
-      run: null,
-      cancelReason: null,
-      ended: false,
-      redactor,
-      finished: new Promise((r) => (resolveFinished = r)),
-      recordRetry: null,
-    };
+    const { active, finish: resolveFinished } = newActive(record, redactor);
     // Known as live before it is visible in the store: a reader never mistakes it for another process's.
     j.active.set(id, active);
     let first: Run;

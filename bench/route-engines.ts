@@ -3,7 +3,8 @@
  * run — the service on the warm engine, the service on the plain engine (two app instances, the
  * repository's playbooks), and a bare `ansible-runner run` of a one-`uri` playbook
  * (bench/fixtures/one-uri.yml, GET /version with the token). Interleaved rounds, medians; then
- * `vm_list` throughput at concurrency 4 and engine memory per concurrent run (PSS).
+ * `vm_list` throughput at concurrency 4 (the warm engine's: median of three samples) and engine memory
+ * per concurrent run (PSS).
  *
  *   node --import tsx bench/route-engines.ts [rounds]
  */
@@ -92,8 +93,13 @@ for (let i = 0; i < rounds; i++) {
     add('vm_stop_force', kind, await call(kind, 'vm_stop_force', seedVm));
   }
 }
+// The warm engine's figure is the target's: the median of three samples (12 requests each take
+// about 2 s, short enough for one burst of the shared machine's other load to decide it).
+const warmSamples: Array<{ rate: number; mibPerRun: number }> = [];
+for (let i = 0; i < 3; i++) warmSamples.push(await throughput(() => call('warm', 'vm_list')));
+warmSamples.sort((a, b) => a.rate - b.rate);
 const tp = {
-  warm: await throughput(() => call('warm', 'vm_list')),
+  warm: warmSamples[1]!,
   plain: await throughput(() => call('plain', 'vm_list')),
   bare: await throughput(bare),
 };
@@ -118,7 +124,7 @@ for (const r of ['vm_start', 'vm_stop_force']) {
   row(r, w, median(t[r]!.plain), 2 * b, '≤ 0.5× of 2×bare (proxy for the original):', w / (2 * b) <= 0.5);
 }
 console.log('(start/stop ratios are against 2 × the bare run, a proxy for the original, which is not in this repository)');
-console.log(`vm_list at concurrency 4 (12 requests): warm ${tp.warm.rate.toFixed(1)} runs/s, plain ${tp.plain.rate.toFixed(1)} runs/s, bare one-uri ${tp.bare.rate.toFixed(1)} runs/s; target ≥ 6 (warm): ${tp.warm.rate >= 6 ? 'met' : 'NOT met'}`);
+console.log(`vm_list at concurrency 4 (12 requests; warm: median of 3 samples, ${warmSamples.map((w) => w.rate.toFixed(1)).join(' / ')}): warm ${tp.warm.rate.toFixed(1)} runs/s, plain ${tp.plain.rate.toFixed(1)} runs/s, bare one-uri ${tp.bare.rate.toFixed(1)} runs/s; target ≥ 6 (warm): ${tp.warm.rate >= 6 ? 'met' : 'NOT met'}`);
 console.log(`engine memory per concurrent run (peak PSS above idle, / 4): warm ${tp.warm.mibPerRun.toFixed(0)} MiB, plain ${tp.plain.mibPerRun.toFixed(0)} MiB, bare ${tp.bare.mibPerRun.toFixed(0)} MiB`);
 console.log(`measured part: ${elapsed.toFixed(0)} s`);
 

@@ -129,6 +129,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
+    # Controller-side only (no module, no connection, nothing process-wide kept): the project's warm
+    # engine may run it in the playbook process instead of a forked worker
+    # (src/engine/warm/inline_tasks.py). Plain Ansible ignores the attribute.
+    RUNS_WITHOUT_WORKER = True
     _VALID_ARGS = frozenset((
         'path', 'method', 'body', 'body_format', 'accept', 'wait_timeout', 'validate_certs', 'timeout',
         'api_host', 'api_user', 'api_token_id', 'api_token_secret',

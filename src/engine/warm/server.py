@@ -139,27 +139,29 @@ def preload():
     # Ansible's own plugins that every run loads. The loader takes a module already in
     # sys.modules under its name (ansible.plugins.<type>.<name>); their options are read through
     # the configuration at run time.
-    for name in ('ansible.plugins.callback.default', 'ansible.plugins.callback.minimal',
-                 'ansible.plugins.strategy.linear', 'ansible.plugins.connection.local',
-                 'ansible.plugins.connection.ssh', 'ansible.plugins.shell.sh',
-                 'ansible.plugins.action.normal', 'ansible.plugins.action.debug',
-                 'ansible.plugins.action.set_fact', 'ansible.plugins.action.fail',
-                 'ansible.plugins.action.assert', 'ansible.plugins.action.include_vars',
-                 'ansible.plugins.action.gather_facts', 'ansible.plugins.action.uri',
-                 'ansible.plugins.inventory.yaml', 'ansible.plugins.inventory.ini',
-                 'ansible.plugins.vars.host_group_vars', 'ansible.plugins.cache.jsonfile',
-                 'ansible.plugins.cache.memory', 'ansible.plugins.become.sudo',
-                 'ansible.plugins.filter.core', 'ansible.plugins.filter.mathstuff',
-                 'ansible.plugins.filter.urls', 'ansible.plugins.filter.urlsplit',
-                 'ansible.plugins.filter.encryption', 'ansible.plugins.test.core',
-                 'ansible.plugins.test.files', 'ansible.plugins.test.mathstuff',
-                 'ansible.plugins.test.uri', 'ansible.plugins.lookup.config',
-                 'ansible.plugins.lookup.env', 'ansible.plugins.lookup.file',
-                 'ansible.plugins.lookup.pipe', 'ansible.plugins.lookup.vars'):
+    plugin_modules = ('ansible.plugins.callback.default', 'ansible.plugins.callback.minimal',
+                      'ansible.plugins.strategy.linear', 'ansible.plugins.connection.local',
+                      'ansible.plugins.connection.ssh', 'ansible.plugins.shell.sh',
+                      'ansible.plugins.action.normal', 'ansible.plugins.action.debug',
+                      'ansible.plugins.action.set_fact', 'ansible.plugins.action.fail',
+                      'ansible.plugins.action.assert', 'ansible.plugins.action.include_vars',
+                      'ansible.plugins.action.gather_facts', 'ansible.plugins.action.uri',
+                      'ansible.plugins.inventory.yaml', 'ansible.plugins.inventory.ini',
+                      'ansible.plugins.vars.host_group_vars', 'ansible.plugins.cache.jsonfile',
+                      'ansible.plugins.cache.memory', 'ansible.plugins.become.sudo',
+                      'ansible.plugins.filter.core', 'ansible.plugins.filter.mathstuff',
+                      'ansible.plugins.filter.urls', 'ansible.plugins.filter.urlsplit',
+                      'ansible.plugins.filter.encryption', 'ansible.plugins.test.core',
+                      'ansible.plugins.test.files', 'ansible.plugins.test.mathstuff',
+                      'ansible.plugins.test.uri', 'ansible.plugins.lookup.config',
+                      'ansible.plugins.lookup.env', 'ansible.plugins.lookup.file',
+                      'ansible.plugins.lookup.pipe', 'ansible.plugins.lookup.vars')
+    for name in plugin_modules:
         try:
             __import__(name)
         except Exception as e:  # an Ansible without it: loaded from disk per run, as usual
             log('not preloaded: %s (%s)' % (name, e))
+    preloaded_plugins_yield_to_overrides(plugin_modules)
 
     import ansible.constants as C
     global LOADER_BUILDS
@@ -177,15 +179,45 @@ def preload():
         return original_read(self, yml_file)
 
     config_manager.ConfigManager._read_config_yaml_file = read_config_yaml_file
-    if ansible_version().startswith('2.14.'):  # the two replaced functions are 2.14's
+    if ansible_version().startswith('2.14.'):  # the replaced functions are 2.14's
         wake_on_results()
         record_plugin_config_defs()
+        import inline_tasks  # controller-only tasks without a worker fork (inline_tasks.py)
+        inline_tasks.install()
     # The server itself never runs anything: the local temp dir its import made is not needed
     # (each playbook process makes its own), and no exit handler of the server may run in a run.
     import shutil
     shutil.rmtree(C.DEFAULT_LOCAL_TMP, ignore_errors=True)
     atexit._clear()
     return settings_snapshot(C)
+
+
+def preloaded_plugins_yield_to_overrides(names):
+    """The plugin loader imports a plugin file under the name ansible.plugins.<type>.<name>, and
+    takes a module already in sys.modules under that name instead of the file (first loaded wins).
+    In a fresh ansible-playbook the first load of `debug` is the one the search path finds first:
+    a role's own action_plugins/debug.py, say. Here Ansible's own modules are imported before any
+    run, so they would win over such an override. Each run therefore treats a preloaded module as
+    not yet loaded: the first time its name is loaded from another file, the preloaded module
+    leaves sys.modules and that file is loaded, as in a fresh process; loaded from its own file,
+    it is kept. (The pending set is per run: each run is a fork with its own copy.)"""
+    import ansible.plugins.loader as L
+    original = L.PluginLoader._load_module_source
+    pending = {name: sys.modules[name] for name in names if name in sys.modules}
+
+    def _load_module_source(self, name, path):
+        full_name = name if name.startswith('ansible_collections.') else '.'.join([self.package, name])
+        module = pending.pop(full_name, None)
+        if module is not None and sys.modules.get(full_name) is module:
+            try:
+                same = os.path.samefile(getattr(module, '__file__', None) or '', path)
+            except (OSError, TypeError, ValueError):
+                same = False
+            if not same:
+                del sys.modules[full_name]
+        return original(self, name, path)
+
+    L.PluginLoader._load_module_source = _load_module_source
 
 
 LOADER_BUILDS = None

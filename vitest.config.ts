@@ -29,6 +29,7 @@ const SLOW_FIRST = [
   'tests/ops/load.test.ts', // 12
   'tests/catalog/scenarios.test.ts', // 12
   'tests/catalog/bundles.test.ts', // 12
+  'tests/engine/inline-tasks.test.ts', // 11
   'tests/ws/shared-status.test.ts', // 10
 ];
 

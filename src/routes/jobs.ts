@@ -39,6 +39,10 @@ const heartbeat = () => JSON.stringify({ type: 'heartbeat', t: new Date().toISOS
  * Server-Sent Events, or over WebSocket on the same URL. Streams replay what the client missed
  * (Last-Event-ID or ?after=N), follow live, send a heartbeat, and end after the job's `end` event.
  */
+/** Every job route reads the job store: a shared store that is down answers 503 + Retry-After
+ * (JOB STORE UNAVAILABLE; the run queue's for a cancel that cannot reach it). */
+const STORE_UNAVAILABLE = { 503: Responses.Detail.ref } as const;
+
 export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts: JobRoutesOptions): { closeStreams(): void } {
   // Handlers typed by their schemas (the validator stays the app's, http/validation.ts).
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
@@ -49,7 +53,7 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
       operationId: 'list_jobs', tags: TAGS, summary: 'List jobs, newest first',
       description: 'Every playbook run of the API is a job, synchronous or not. Filters combine; pages are keyset-paginated (`next_cursor`).',
       querystring: JobListQuery,
-      response: { 200: JobListSchema, 422: Responses.ValidationError.ref },
+      response: { 200: JobListSchema, 422: Responses.ValidationError.ref, ...STORE_UNAVAILABLE },
     },
   }, async (req) => {
     const q = req.query;
@@ -70,7 +74,7 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
       operationId: 'get_job', tags: TAGS, summary: 'Read a job',
       description: 'Status, rc, timings, the request (secrets redacted) and, once finished, the `result` / `log_multiline` the synchronous route answers.',
       params: JobIdParams,
-      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 422: Responses.ValidationError.ref },
+      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 422: Responses.ValidationError.ref, ...STORE_UNAVAILABLE },
     },
   }, async (req) => {
     const job = await jobs.get(req.params.id);
@@ -83,7 +87,7 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
       operationId: 'cancel_job', tags: TAGS, summary: 'Cancel a job',
       description: 'A queued job never starts; a running one is stopped (SIGTERM, then its whole process tree is killed after RUNNER_CANCEL_GRACE). Answers once it is over, with the job (status canceled). 409 when it had already finished.',
       params: JobIdParams,
-      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 409: Responses.Detail.ref, 422: Responses.ValidationError.ref },
+      response: { 200: JobComponents.Job.ref, 404: Responses.Detail.ref, 409: Responses.Detail.ref, 422: Responses.ValidationError.ref, ...STORE_UNAVAILABLE },
     },
   }, async (req) => {
     const job = await jobs.cancel(req.params.id);
@@ -112,6 +116,7 @@ export function registerJobRoutes(root: FastifyInstance, jobs: JobManager, opts:
         204: { description: 'the job is over and there is nothing after Last-Event-ID', type: 'null' },
         404: Responses.Detail.ref,
         422: Responses.ValidationError.ref,
+        ...STORE_UNAVAILABLE,
       },
     },
     handler: async (req, reply) => sse(req, reply),

@@ -202,7 +202,9 @@ def preloaded_plugins_yield_to_overrides(names):
     leaves sys.modules and that file is loaded, as in a fresh process; loaded from its own file,
     it is kept. (The pending set is per run: each run is a fork with its own copy.)"""
     import ansible.plugins.loader as L
-    original = L.PluginLoader._load_module_source
+    original = getattr(L.PluginLoader, '_load_module_source', None)
+    if original is None:
+        return  # a loader that does not load plugin files this way: nothing to adapt
     pending = {name: sys.modules[name] for name in names if name in sys.modules}
 
     def _load_module_source(self, name, path):

@@ -19,13 +19,12 @@
  *
  *   node --import tsx bench/scale.ts [rounds] [jobs]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
-import { REPO_ROOT } from '../src/config/paths.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
-import { freePort, processesMatching, removeTempDirs, simulatorInventory, tempDir } from '../tests/helpers.js';
+import { processesMatching, removeTempDirs } from '../tests/helpers.js';
+import { alive, serviceEnv, startApi, startWorker, stop, until, type Api, type Child, type LaunchOptions, type WorkerProc } from '../tests/support/service-processes.js';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../tests/support/services.js';
 import { statFields } from '../src/engine/process-tree.js';
 import { busyTicks, TICK } from './lib/cpu.js';
@@ -39,22 +38,9 @@ const LOST_AFTER_S = 2;
 const HEARTBEAT_S = 0.5;
 const VM_LIST = { url: '/v0/admin/proxmox/vms/list', body: { proxmox_node: 'px-testing', as_json: true } };
 
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  out: string[];
-  exited: Promise<void>;
-}
-interface Api extends Child {
-  base: string;
-  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any }>;
-}
-interface WorkerProc extends Child {
-  id: string;
-}
-
 const children: Child[] = [];
-const alive = (c: Child) => c.proc.exitCode === null && c.proc.signalCode === null;
+/** Its env is set in main(), once PostgreSQL, Redis and the simulator are up; a long run keeps only the children's last output. */
+const launching: LaunchOptions = { env: {}, children, keepChunks: 200, startupMs: 90_000, tempPrefix: 'r42-bench-' };
 process.once('exit', () => {
   for (const c of children) if (alive(c)) c.proc.kill('SIGKILL');
 });
@@ -62,8 +48,6 @@ process.once('exit', () => {
 let pgServer: PostgresServer | undefined;
 let redis: RedisServer | undefined;
 let sim: Simulator | undefined;
-let env: Record<string, string> = {};
-let queueEnv: Record<string, string> = {};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -71,73 +55,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, stepMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve(probe()).catch(() => null);
-    if (v) return v as T;
-    if (Date.now() > end) throw new Error(`${what}: not in ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
-}
-
-function launch(name: string, script: string, extra: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  const keep = (d: Buffer) => {
-    out.push(d.toString());
-    if (out.length > 200) out.splice(0, out.length - 200);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const child = { name, proc, out, exited };
-  children.push(child);
-  return child;
-}
-
-async function startApi(name: string, extra: Record<string, string>): Promise<Api> {
-  const port = await freePort();
-  const child = launch(name, 'src/server.ts', { PORT: String(port), DATA_DIR: tempDir('r42-bench-api-'), ...extra });
-  const base = `http://127.0.0.1:${port}`;
-  const call: Api['call'] = async (method, url, body, headers = {}) => {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    let parsed: any = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON */
-    }
-    return { status: r.status, headers: r.headers, body: parsed };
-  };
-  await until(`${name} up`, async () => alive(child) && (await fetch(`${base}/healthz`)).ok, 90_000, 200).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.out.join('')}`);
-  });
-  return { ...child, base, call };
-}
-
-async function startWorker(n: number): Promise<WorkerProc> {
-  const child = launch(`worker ${n}`, 'src/worker.ts', { ...queueEnv, DATA_DIR: tempDir('r42-bench-worker-'), RUNNER_MAX_CONCURRENT: '1' });
-  const line = await until('worker ready', () => child.out.join('').split('\n').find((l) => l.includes('"worker ready"')), 90_000, 100).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.out.join('')}`);
-  });
-  return { ...child, id: JSON.parse(line).worker as string };
-}
-
-async function stop(c: Child, timeoutMs = 15_000): Promise<void> {
-  if (!alive(c)) return;
-  c.proc.kill('SIGTERM');
-  const timer = setTimeout(() => alive(c) && c.proc.kill('SIGKILL'), timeoutMs);
-  await c.exited;
-  clearTimeout(timer);
-}
 
 // ---- CPU accounting (/proc) ----
 
@@ -313,31 +230,16 @@ async function main(): Promise<void> {
   postmasterPid = processesMatching(`${pgServer!.dir}/data`)[0] ?? 0;
   if (!redisPid || !postmasterPid) throw new Error(`no pid for redis (${redisPid}) or postgres (${postmasterPid})`);
   const [queueDb, localDb] = [await pgServer.createDatabase(), await pgServer.createDatabase()];
-  env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
-    PROJECT_ROOT_DIR: REPO_ROOT,
-    API_BACKEND_INVENTORY_DIR: simulatorInventory(sim),
-    HOST: '127.0.0.1',
-    JOBS_STORE: 'postgres',
-    PROXMOX_SIMULATOR: 'off',
-    RUNNER_CANCEL_GRACE: '1',
-    SHUTDOWN_GRACE: '2',
-    JOBS_HEARTBEAT_INTERVAL: '0.5',
-    WORKER_HEARTBEAT_INTERVAL: String(HEARTBEAT_S),
-    WORKER_LOST_AFTER: String(LOST_AFTER_S),
-    LOG_LEVEL: 'warn',
-    ...(process.env.RUNNER_ENGINE ? { RUNNER_ENGINE: process.env.RUNNER_ENGINE } : {}),
-  };
-  queueEnv = { DATABASE_URL: queueDb, RUN_QUEUE: 'redis', REDIS_URL: redis.url };
-  const api = await startApi('API (queue)', { ...queueEnv, RUNNER_MAX_CONCURRENT: '1' });
+  launching.env = { ...serviceEnv(sim), WORKER_HEARTBEAT_INTERVAL: String(HEARTBEAT_S), WORKER_LOST_AFTER: String(LOST_AFTER_S) };
+  const queueEnv = { DATABASE_URL: queueDb, RUN_QUEUE: 'redis', REDIS_URL: redis.url };
+  const api = await startApi(launching, 'API (queue)', { ...queueEnv, RUNNER_MAX_CONCURRENT: '1' });
   const workers: WorkerProc[] = [];
   const rows: Row[] = [];
 
   for (const w of WS) {
-    const more = Array.from({ length: w - workers.length }, (_, i) => startWorker(workers.length + i + 1));
+    const more = Array.from({ length: w - workers.length }, (_, i) => startWorker(launching, `worker ${workers.length + i + 1}`, { ...queueEnv, RUNNER_MAX_CONCURRENT: '1' }));
     const [local] = await Promise.all([
-      startApi(`API (local, ${w})`, { DATABASE_URL: localDb, RUN_QUEUE: 'local', RUNNER_MAX_CONCURRENT: String(w) }),
+      startApi(launching, `API (local, ${w})`, { DATABASE_URL: localDb, RUN_QUEUE: 'local', RUNNER_MAX_CONCURRENT: String(w) }),
       ...more.map((p) => p.then((wp) => workers.push(wp))),
     ]) as [Api, ...unknown[]];
     try {

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/config/paths.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { freePort, processesMatching, simulatorInventory, tempDir } from '../helpers.js';
+import { processesMatching } from '../helpers.js';
 import { readSse } from '../jobs/stack.js';
+import { serviceEnv, startApi, startWorker, stop, until, type Api, type Child, type LaunchOptions, type WorkerProc } from '../support/service-processes.js';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../support/services.js';
 
 /**
@@ -18,89 +17,23 @@ import { startPostgres, startRedis, type PostgresServer, type RedisServer } from
 
 const VMS = '/v0/admin/proxmox/vms';
 const ASYNC = { prefer: 'respond-async' };
+/** The job the outage cases submit while a service is down (refused) and once it is back (run). */
+const PING = { url: '/v0/admin/debug/ping', body: { proxmox_node: 'px-testing', hosts: 'px-testing' } };
 const LOST_AFTER_S = 2;
-
-interface Child {
-  proc: ChildProcess;
-  out: string[];
-  exited: Promise<void>;
-}
-
-interface Api extends Child {
-  base: string;
-  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; body: any }>;
-}
-
-interface WorkerProc extends Child {
-  id: string;
-}
 
 let pgServer: PostgresServer;
 let redis: RedisServer;
 let sim: Simulator;
-let env: Record<string, string>;
 let databaseUrl: string;
 let a: Api;
 let b: Api;
 const workers: WorkerProc[] = [];
 const children: Child[] = [];
+/** Its env is set in beforeAll, once PostgreSQL, Redis and the simulator are up. */
+const launching: LaunchOptions = { env: {}, children };
 
-function launch(script: string, extra: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  proc.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const child = { proc, out, exited };
-  children.push(child);
-  return child;
-}
-
-/** The last job a probe read, for the message of a wait that times out. */
-let seen: unknown = null;
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000, stepMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  seen = null;
-  for (;;) {
-    const v = await Promise.resolve(probe()).catch(() => null);
-    if (v) return v as T;
-    if (Date.now() > end) throw new Error(`${what}: not in ${timeoutMs} ms (last seen: ${JSON.stringify(seen)})`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
-async function startApi(): Promise<Api> {
-  const port = await freePort();
-  const child = launch('src/server.ts', { PORT: String(port), DATA_DIR: tempDir('r42-api-') });
-  const base = `http://127.0.0.1:${port}`;
-  const call: Api['call'] = async (method, url, body, headers = {}) => {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    let parsed: any = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
-    }
-    return { status: r.status, headers: r.headers, text, body: parsed };
-  };
-  await until('API up', async () => child.proc.exitCode === null && (await fetch(`${base}/healthz`)).ok, 60_000, 200).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.out.join('')}`);
-  });
-  return { ...child, base, call };
-}
-
-async function startWorker(): Promise<WorkerProc> {
-  const child = launch('src/worker.ts', { DATA_DIR: tempDir('r42-worker-') });
-  const line = await until('worker ready', () => child.out.join('').split('\n').find((l) => l.includes('"worker ready"')), 60_000, 100).catch((err: Error) => {
-    throw new Error(`${err.message}\n${child.out.join('')}`);
-  });
-  const w = { ...child, id: JSON.parse(line).worker as string };
+async function worker(): Promise<WorkerProc> {
+  const w = await startWorker(launching);
   workers.push(w);
   return w;
 }
@@ -124,41 +57,65 @@ async function internals(id: string): Promise<{ owner: any; runs: any[] }> {
   }
 }
 
+/** The job's internals once its first run has a pid; a timeout says what was last read. */
+async function runStarted(id: string): Promise<{ owner: any; runs: any[] }> {
+  let last: unknown = null;
+  return until('run started', async () => {
+    const j = (last = await internals(id));
+    return j.runs?.[0]?.pid ? j : null;
+  }, 30_000, 50, () => last);
+}
+
+/**
+ * The first half of an outage case: a job of 3 s tasks submitted on A (`url`), running, B following
+ * its events; then `service` stopped mid-stream. While it is down A refuses a new job (503,
+ * Retry-After, `detail`) and B's /readyz names `down` and only it. The second half (the restart,
+ * the job's end, the follower's events) is the case's own.
+ */
+async function outageMidStream(url: string, service: PostgresServer | RedisServer, detail: RegExp, down: 'job_store' | 'run_queue') {
+  sim.setTaskDuration(3000);
+  const started = await a.call('POST', url, { proxmox_node: 'px-testing', vm_id: '1020' }, ASYNC);
+  expect(started.status, started.text).toBe(202);
+  const id = started.body.job_id as string;
+  await until('running', async () => (await a.call('GET', `/v0/jobs/${id}`)).body.status === 'running');
+  let flowing!: () => void;
+  const firstEvent = new Promise<void>((r) => (flowing = r));
+  const follow = readSse(`${b.base}/v0/jobs/${id}/events`, { stopAfter: () => (flowing(), false) });
+  await firstEvent;
+  await service.stop();
+  const refused = await a.call('POST', PING.url, PING.body);
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+  expect(refused.body.detail).toMatch(detail);
+  const ready = await b.call('GET', '/readyz');
+  expect(ready.status).toBe(503);
+  expect(ready.body.checks[down].ok).toBe(false);
+  expect(ready.body.checks[down === 'job_store' ? 'run_queue' : 'job_store'].ok).toBe(true);
+  return { id, follow };
+}
+
 const seqsOf = (messages: { event: string; data: any }[]) => messages.filter((m) => m.event === 'message').map((m) => m.data.seq as number);
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 beforeAll(async () => {
   [pgServer, redis, sim] = await Promise.all([startPostgres(), startRedis(), startSimulator({ port: 0, taskDurationMs: 0 })]);
   databaseUrl = await pgServer.createDatabase();
-  env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/root',
-    PROJECT_ROOT_DIR: REPO_ROOT,
-    API_BACKEND_INVENTORY_DIR: simulatorInventory(sim),
-    HOST: '127.0.0.1',
-    JOBS_STORE: 'postgres',
+  launching.env = {
+    ...serviceEnv(sim),
     DATABASE_URL: databaseUrl,
     RUN_QUEUE: 'redis',
     REDIS_URL: redis.url,
-    PROXMOX_SIMULATOR: 'off',
     RUNNER_MAX_CONCURRENT: '2',
-    RUNNER_CANCEL_GRACE: '1',
-    SHUTDOWN_GRACE: '2',
-    JOBS_HEARTBEAT_INTERVAL: '0.5',
     WORKER_HEARTBEAT_INTERVAL: '0.5',
     WORKER_LOST_AFTER: String(LOST_AFTER_S),
-    LOG_LEVEL: 'warn',
-    ...(process.env.RUNNER_ENGINE ? { RUNNER_ENGINE: process.env.RUNNER_ENGINE } : {}),
   };
   // The first API migrates the schema; then everything else at once.
-  a = await startApi();
-  [b] = await Promise.all([startApi(), startWorker(), startWorker()]);
+  a = await startApi(launching);
+  [b] = await Promise.all([startApi(launching), worker(), worker()]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
-  await Promise.race([Promise.all(children.map((c) => c.exited)), new Promise((r) => setTimeout(r, 15_000))]);
-  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  await Promise.all(children.map((c) => stop(c)));
   await sim?.close();
   await Promise.all([pgServer?.close(), redis?.close()]);
 }, 60_000);
@@ -202,10 +159,7 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     const refused = await b.call('POST', `${VMS}/vm_id/stop`, vm, { prefer: 'wait=1' });
     expect(refused.status).toBe(409);
     expect(refused.body).toEqual({ detail: `:: err - VM LOCKED : px-testing/1021 is being changed by job ${id}`, job_id: id });
-    const running = await until('run started', async () => {
-      const j = (seen = await internals(id));
-      return j.runs?.[0]?.pid ? j : null;
-    });
+    const running = await runStarted(id);
     const runId = running.runs[0].run_id as string;
     await until('run processes', () => processesMatching(runId).length > 0);
     const t0 = Date.now();
@@ -226,10 +180,7 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     const vm = { proxmox_node: 'px-testing', vm_id: '1020' };
     const started = await a.call('POST', `${VMS}/vm_id/pause`, vm, ASYNC);
     const id = started.body.job_id as string;
-    const running = await until('run started', async () => {
-      const j = (seen = await internals(id));
-      return j.runs?.[0]?.pid ? j : null;
-    });
+    const running = await runStarted(id);
     const victim = workers.find((w) => w.id === running.owner.worker);
     expect(victim, `worker ${running.owner.worker}`).toBeDefined();
     const runId = running.runs[0].run_id as string;
@@ -247,7 +198,7 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     await until('run processes gone', () => processesMatching(runId).length === 0, 10_000);
     expect((await b.call('GET', '/v0/jobs?status=running,queued')).body.total).toBe(0);
     workers.splice(workers.indexOf(victim!), 1);
-    const again = await startWorker();
+    const again = await worker();
     sim.setTaskDuration(0);
     const next = await b.call('POST', `${VMS}/vm_id/resume`, vm, { prefer: 'wait=5' });
     expect(next.status, next.text).toBe(200);
@@ -259,24 +210,7 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
   }, 90_000);
 
   it('PostgreSQL restarted mid-stream: 503s naming the store while it is down, then the job ends and B\'s follower gets every event once', async () => {
-    sim.setTaskDuration(3000);
-    const started = await a.call('POST', `${VMS}/vm_id/pause`, { proxmox_node: 'px-testing', vm_id: '1020' }, ASYNC);
-    expect(started.status, started.text).toBe(202);
-    const id = started.body.job_id as string;
-    await until('running', async () => (await a.call('GET', `/v0/jobs/${id}`)).body.status === 'running');
-    let flowing!: () => void;
-    const firstEvent = new Promise<void>((r) => (flowing = r));
-    const follow = readSse(`${b.base}/v0/jobs/${id}/events`, { stopAfter: () => (flowing(), false) });
-    await firstEvent;
-    await pgServer.stop();
-    const refused = await a.call('POST', '/v0/admin/debug/ping', { proxmox_node: 'px-testing', hosts: 'px-testing' });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(refused.body.detail).toMatch(/JOB STORE UNAVAILABLE/);
-    const ready = await b.call('GET', '/readyz');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks.job_store.ok).toBe(false);
-    expect(ready.body.checks.run_queue.ok).toBe(true);
+    const { id, follow } = await outageMidStream(`${VMS}/vm_id/pause`, pgServer, /JOB STORE UNAVAILABLE/, 'job_store');
     await new Promise((r) => setTimeout(r, 1000));
     await pgServer.start();
     const stream = await follow;
@@ -284,29 +218,12 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     expect(done.status, JSON.stringify(done)).toBe('successful');
     expect(seqsOf(stream.messages)).toEqual(range(done.event_count));
     await until('ready again', async () => (await b.call('GET', '/readyz')).status === 200, 20_000, 200);
-    const ok = await a.call('POST', '/v0/admin/debug/ping', { proxmox_node: 'px-testing', hosts: 'px-testing' });
+    const ok = await a.call('POST', PING.url, PING.body);
     expect(ok.status, ok.text).toBe(200);
   }, 90_000);
 
   it('Redis restarted mid-stream (empty): 503s naming the run queue while it is down; the running job ends, B\'s follower gets it all, new jobs run', async () => {
-    sim.setTaskDuration(3000);
-    const started = await a.call('POST', `${VMS}/vm_id/resume`, { proxmox_node: 'px-testing', vm_id: '1020' }, ASYNC);
-    expect(started.status, started.text).toBe(202);
-    const id = started.body.job_id as string;
-    await until('running', async () => (await a.call('GET', `/v0/jobs/${id}`)).body.status === 'running');
-    let flowing!: () => void;
-    const firstEvent = new Promise<void>((r) => (flowing = r));
-    const follow = readSse(`${b.base}/v0/jobs/${id}/events`, { stopAfter: () => (flowing(), false) });
-    await firstEvent;
-    await redis.stop();
-    const refused = await a.call('POST', '/v0/admin/debug/ping', { proxmox_node: 'px-testing', hosts: 'px-testing' });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(refused.body.detail).toMatch(/RUN QUEUE UNAVAILABLE/);
-    const ready = await b.call('GET', '/readyz');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks.run_queue.ok).toBe(false);
-    expect(ready.body.checks.job_store.ok).toBe(true);
+    const { id, follow } = await outageMidStream(`${VMS}/vm_id/resume`, redis, /RUN QUEUE UNAVAILABLE/, 'run_queue');
     const stream = await follow;
     const done = await settle(b, id);
     expect(done.status).toBe('successful');
@@ -315,7 +232,7 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     sim.setTaskDuration(0);
     await until('ready again', async () => (await a.call('GET', '/readyz')).status === 200, 20_000, 200);
     const ok = await until('runs again', async () => {
-      const r = await b.call('POST', '/v0/admin/debug/ping', { proxmox_node: 'px-testing', hosts: 'px-testing' });
+      const r = await b.call('POST', PING.url, PING.body);
       return r.status === 200 ? r : null;
     }, 30_000, 500);
     expect(ok.body).toMatchObject({ rc: 0 });

@@ -338,14 +338,16 @@ async function main(): Promise<void> {
   console.log(`measured in ${elapsed.toFixed(0)} s`);
 }
 
-let cleaned = false;
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
-  await Promise.all(children.map((c) => stop(c)));
-  await sim?.close().catch(() => undefined);
-  await Promise.all([pgServer?.close(), redis?.close()]);
-  removeTempDirs();
+/** Once: a signal's handler and main()'s end may both ask; the second waits for the first to finish (it exits after). */
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all(children.map((c) => stop(c)));
+    await sim?.close().catch(() => undefined);
+    await Promise.all([pgServer?.close(), redis?.close()]);
+    removeTempDirs();
+  })();
+  return cleaning;
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {

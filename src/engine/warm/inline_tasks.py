@@ -5,8 +5,9 @@ host, even for a task that only templates a value on the controller. Forking a ~
 free: the child pays its start, its exit and a copy-on-write fault for every page it writes (its
 reference counts alone write most pages it reads), and the parent pays a fault for every page it
 writes afterwards. Measured on a `vms/list` run (include_tasks, proxmox_api, set_fact, debug): the
-four workers took 0.12 CPU-s of the run's 0.31 (24,000 page faults); run in the playbook process the
-same four tasks cost about 0.02 CPU-s beyond their own work.
+four workers took 0.12 CPU-s of the run's 0.31 and 24,000 of its 27,000 page faults; with the four
+tasks run in the playbook process, the run's processes take 0.18-0.23 CPU-s and 9,200 faults (the
+tasks also share that process's warm caches: compiled templates, loaded plugins). README, Performance.
 
 A task runs here, in the playbook process, instead of a fork, when all of these hold:
 * the play's batch has a single worker slot (min(forks, batch size) == 1): Ansible runs one task

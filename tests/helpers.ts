@@ -86,6 +86,36 @@ export function simulatorInventory(
 }
 
 /** A TCP port free on the loopback interface right now (for a server started as its own process). */
+/** An answer of a listening service, as the tests read it. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The JSON body, the text when it is not JSON, null when empty. */
+  body: any;
+}
+
+export type ApiCall = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>;
+
+/** Real HTTP calls to the service listening at `base` (a JSON body is sent as such). */
+export function apiCaller(base: string): ApiCall {
+  return async (method, url, body, headers = {}) => {
+    const r = await fetch(`${base}${url}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    let parsed: any = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: the text */
+    }
+    return { status: r.status, headers: r.headers, text, body: parsed };
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {

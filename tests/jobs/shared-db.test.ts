@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { childEnvironment } from '../../src/engine/engine.js';
 import { ServiceSecrets } from '../../src/jobs/secrets.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { simulatorInventory, testConfig, waitFor } from '../helpers.js';
+import { apiCaller, simulatorInventory, testConfig, waitFor, type ApiCall } from '../helpers.js';
 import { startPostgres, type PostgresServer } from '../support/services.js';
 import { readSse } from './stack.js';
 
@@ -25,7 +25,7 @@ const ASYNC = { prefer: 'respond-async' };
 interface Instance {
   app: FastifyInstance;
   base: string;
-  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; body: any }>;
+  call: ApiCall;
 }
 
 let pgServer: PostgresServer;
@@ -47,15 +47,7 @@ async function instance(inventory: string): Promise<Instance> {
   const sink = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const app = await createApp(config, { logger: pino({ level: 'debug' }, sink) });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call: Instance['call'] = async (method, url, body, headers = {}) => {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    return { status: r.status, headers: r.headers, text, body: text ? (JSON.parse(text) as any) : null };
-  };
+  const call = apiCaller(base);
   return { app, base, call };
 }
 

@@ -1,7 +1,7 @@
 import { createApp } from '../../src/app.js';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { simulatorInventory, tempDir, testConfig } from '../helpers.js';
+import { apiCaller, simulatorInventory, tempDir, testConfig } from '../helpers.js';
 
 /**
  * The service (the repository's own playbooks, role and catalog) listening on a port, with an
@@ -21,15 +21,7 @@ export async function startJobsStack(env: Record<string, string> = {}) {
   const app = await createApp(config, { logger: false });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    return { status: r.status, headers: r.headers, text, body: text ? (JSON.parse(text) as any) : null };
-  }
+  const call = apiCaller(base);
 
   /** Polls a job until it is over. */
   async function settle(id: string, timeoutMs = 60_000): Promise<any> {

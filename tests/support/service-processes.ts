@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { REPO_ROOT } from '../../src/config/paths.js';
-import { freePort, simulatorInventory, tempDir } from '../helpers.js';
+import { apiCaller, freePort, simulatorInventory, tempDir, type ApiCall } from '../helpers.js';
 
 /**
  * The API (src/server.ts) and workers (src/worker.ts) as real child processes
@@ -17,17 +17,9 @@ export interface Child {
   exited: Promise<void>;
 }
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** The JSON body, the text when it is not JSON, null when empty. */
-  body: any;
-}
-
 export interface Api extends Child {
   base: string;
-  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
+  call: ApiCall;
 }
 
 export interface WorkerProc extends Child {
@@ -119,21 +111,7 @@ export async function startApi(opts: LaunchOptions, name = 'API', extra: Record<
   const port = await freePort();
   const child = launch(opts, name, 'src/server.ts', { PORT: String(port), DATA_DIR: tempDir(`${opts.tempPrefix ?? 'r42-'}api-`), ...extra });
   const base = `http://127.0.0.1:${port}`;
-  const call: Api['call'] = async (method, url, body, headers = {}) => {
-    const r = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await r.text();
-    let parsed: any = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON: the text */
-    }
-    return { status: r.status, headers: r.headers, text, body: parsed };
-  };
+  const call = apiCaller(base);
   await until(`${name} up`, async () => alive(child) && (await fetch(`${base}/healthz`)).ok, opts.startupMs ?? 60_000, 200).catch(withOutput(child));
   return { ...child, base, call };
 }

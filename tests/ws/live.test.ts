@@ -4,10 +4,10 @@ import { createApp } from '../../src/app.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { call, data, waitTask } from '../simulator/client.js';
 import { simulatorInventory, testConfig } from '../helpers.js';
+import { recordingViewer, type Msg } from './viewer.js';
 
 /** /ws/vm-status with real WebSocket clients, the real service and the simulator behind it. */
 
-type Msg = Record<string, any>;
 let sim: Simulator;
 let app: Awaited<ReturnType<typeof createApp>>;
 let base: string;
@@ -28,29 +28,8 @@ afterEach(async () => {
   sim.reset();
 });
 
-/** A viewer that records every message and can wait for one that matches. */
 function viewer(node?: string) {
-  const ws = new WebSocket(`${base}/ws/vm-status${node ? `?node=${node}` : ''}`);
-  open.push(ws);
-  const messages: Msg[] = [];
-  const waiters: { test: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
-  ws.on('message', (raw) => {
-    const m = JSON.parse(String(raw)) as Msg;
-    messages.push(m);
-    for (const w of [...waiters]) if (w.test(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  const next = (test: (m: Msg) => boolean, timeoutMs = 5000) => {
-    const seen = messages.find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(messages).slice(0, 600)}`)), timeoutMs);
-      waiters.push({ test, resolve: (m) => { clearTimeout(timer); resolve(m); } });
-    });
-  };
-  return { ws, messages, next };
+  return recordingViewer(`${base}/ws/vm-status${node ? `?node=${node}` : ''}`, open);
 }
 
 const change = (vmid: number, type?: string) => (m: Msg) => m.type === 'diff' && m.changes[String(vmid)] && (!type || m.changes[String(vmid)].type === type);

@@ -8,13 +8,13 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { call, data } from '../simulator/client.js';
 import { simulatorInventory, testConfig, waitFor } from '../helpers.js';
 import { startRedis, type RedisServer } from '../support/services.js';
+import { recordingViewer, type Msg, type Viewer } from './viewer.js';
 
 /**
  * /ws/vm-status shared among instances through Redis (STATUS_SHARING=redis): two apps in this
  * process, one Redis, one simulator over HTTPS, real WebSocket viewers on both.
  */
 
-type Msg = Record<string, any>;
 type App = Awaited<ReturnType<typeof createApp>>;
 const INTERVAL_MS = 200;
 let redis: RedisServer;
@@ -51,33 +51,7 @@ afterAll(async () => {
 });
 
 function viewer(app: App): Viewer {
-  const ws = new WebSocket(`${bases.get(app)}/ws/vm-status?node=px-testing`);
-  open.push(ws);
-  const messages: Msg[] = [];
-  const waiters: { test: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
-  ws.on('message', (raw) => {
-    const m = JSON.parse(String(raw)) as Msg;
-    messages.push(m);
-    for (const w of [...waiters]) if (w.test(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  /** The first message from index `from` on that matches. */
-  const next = (test: (m: Msg) => boolean, from = 0, timeoutMs = 5000) => {
-    const seen = messages.slice(from).find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(messages).slice(-600)}`)), timeoutMs);
-      waiters.push({ test, resolve: (m) => { clearTimeout(timer); resolve(m); } });
-    });
-  };
-  return { ws, messages, next };
-}
-interface Viewer {
-  ws: WebSocket;
-  messages: Msg[];
-  next(test: (m: Msg) => boolean, from?: number, timeoutMs?: number): Promise<Msg>;
+  return recordingViewer(`${bases.get(app)}/ws/vm-status?node=px-testing`, open);
 }
 
 const feed = (app: App) => app.statusHub.active[0] as SharedNode;

@@ -6,6 +6,8 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../src/config/env.js';
 import { REPO_ROOT } from '../src/config/paths.js';
 import { Engine } from '../src/engine/engine.js';
+import type { RunEnvironment } from '../src/engine/run.js';
+import type { WarmServer } from '../src/engine/warm/client.js';
 import { processesNaming } from '../src/engine/process-tree.js';
 
 export const FIXTURES = path.join(REPO_ROOT, 'tests', 'fixtures');
@@ -40,6 +42,22 @@ export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
 export function testEngine(opts: { env?: Record<string, string>; vaultPasswordFile?: string | null; baseEnv?: NodeJS.ProcessEnv } = {}) {
   const config = testConfig(opts.env);
   return new Engine({ config, vaultPasswordFile: opts.vaultPasswordFile ?? null, log: silentLog, baseEnv: opts.baseEnv });
+}
+
+/** What a Run of the engine tests gets: Debian's ansible-runner, a private temp dir, short grace, silent log; `warm` for the warm engine. */
+export function testRunEnvironment(env: NodeJS.ProcessEnv, warm: WarmServer | null, engine: 'warm' | 'ansible-runner' = warm ? 'warm' : 'ansible-runner'): RunEnvironment {
+  return {
+    bin: '/usr/bin/ansible-runner',
+    tmpDir: tempDir(),
+    cancelGraceMs: 2000,
+    defaultTimeoutMs: 120_000,
+    vaultPasswordFile: null,
+    vaultFile: null,
+    env,
+    log: silentLog,
+    engine,
+    warm: warm ?? undefined,
+  };
 }
 
 /** Every file under dir, recursively (for "nothing left behind" and "no secret on disk" checks). */

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childEnvironment } from '../../src/engine/engine.js';
 import { extractResult } from '../../src/engine/extract.js';
-import { Run, type RunEnvironment } from '../../src/engine/run.js';
+import { Run } from '../../src/engine/run.js';
 import type { RunResult } from '../../src/engine/types.js';
 import { WarmServer, runnerPython } from '../../src/engine/warm/client.js';
-import { FIXTURE_INVENTORY, FIXTURES, fixturePlaybook, silentLog, tempDir } from '../helpers.js';
+import { FIXTURE_INVENTORY, FIXTURES, fixturePlaybook, silentLog, tempDir, testRunEnvironment } from '../helpers.js';
 
 // The warm engine's compiled-template cache (src/engine/warm/jinja_cache.py).
 const RUNNER = '/usr/bin/ansible-runner';
@@ -16,18 +16,7 @@ const warm = new WarmServer({ python: runnerPython(RUNNER), env, tmpDir: tempDir
 afterAll(() => warm.close());
 
 function run(playbook: string, opts: { env?: NodeJS.ProcessEnv; extravars?: Record<string, unknown>; engine?: 'warm' | 'ansible-runner' } = {}): Promise<RunResult> {
-  const ctx: RunEnvironment = {
-    bin: RUNNER,
-    tmpDir: tempDir(),
-    cancelGraceMs: 2000,
-    defaultTimeoutMs: 120_000,
-    vaultPasswordFile: null,
-    vaultFile: null,
-    env: { ...env, ...opts.env },
-    log: silentLog,
-    engine: opts.engine ?? 'warm',
-    warm,
-  };
+  const ctx = testRunEnvironment({ ...env, ...opts.env }, warm, opts.engine ?? 'warm');
   return new Run({ playbook, inventory: FIXTURE_INVENTORY, limit: 'testhost', extravars: opts.extravars }, ctx).execute();
 }
 

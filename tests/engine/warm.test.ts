@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childEnvironment } from '../../src/engine/engine.js';
 import { extractResult } from '../../src/engine/extract.js';
-import { Run, type RunEnvironment } from '../../src/engine/run.js';
+import { Run } from '../../src/engine/run.js';
 import { WarmServer, runnerPython } from '../../src/engine/warm/client.js';
-import { FIXTURE_INVENTORY, FIXTURES, fixturePlaybook, processesMatching, silentLog, tempDir, waitFor } from '../helpers.js';
+import { FIXTURE_INVENTORY, FIXTURES, fixturePlaybook, processesMatching, silentLog, tempDir, testRunEnvironment, waitFor } from '../helpers.js';
 
 const RUNNER = '/usr/bin/ansible-runner';
 const CALLBACK_DIR = path.join(FIXTURES, 'warm', 'callback');
@@ -21,18 +21,7 @@ const warm = new WarmServer({ python: runnerPython(RUNNER), env: serverEnv, tmpD
 afterAll(() => warm.close());
 
 function runWith(env: NodeJS.ProcessEnv): Run {
-  const ctx: RunEnvironment = {
-    bin: RUNNER,
-    tmpDir: tempDir(),
-    cancelGraceMs: 2000,
-    defaultTimeoutMs: 120_000,
-    vaultPasswordFile: null,
-    vaultFile: null,
-    env,
-    log: silentLog,
-    engine: 'warm',
-    warm,
-  };
+  const ctx = testRunEnvironment(env, warm);
   return new Run({ playbook: fixturePlaybook('config'), inventory: FIXTURE_INVENTORY, limit: 'testhost' }, ctx);
 }
 
@@ -99,11 +88,10 @@ describe('warm engine: every run has its own configuration, not the server\'s', 
 describe('warm engine: a dead server', () => {
   it('a server killed during a run: the run ends failed with the reason, nothing is left, the next run starts a new server', async () => {
     const marker = String(8000 + Math.floor(Math.random() * 999));
-    const ctxRun = runWith({ ...serverEnv });
-    // Same run environment, a sleeping playbook.
+    // The run environment of the cases above, a sleeping playbook.
     const run = new Run(
       { playbook: fixturePlaybook('sleep'), inventory: FIXTURE_INVENTORY, limit: 'testhost', extravars: { sleep_seconds: Number(marker) } },
-      (ctxRun as unknown as { ctx: RunEnvironment }).ctx,
+      testRunEnvironment({ ...serverEnv }, warm),
     );
     const done = run.execute();
     await waitFor(() => processesMatching(`sleep ${marker}`).length > 0, 30_000);

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { LockConflictError } from '../errors.js';
 import { lockKey, lockOrder } from './locks.js';
 import type { PgDatabase } from './pg.js';
@@ -98,15 +98,7 @@ export class PgVmLocks implements LockStore {
 
   /** Resolves when this instance gives a lock back, or after `ms`. */
   private nextChance(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.released.off('released', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.released.on('released', done);
-    });
+    return once(this.released, 'released', { signal: AbortSignal.timeout(ms) }).then(() => undefined, () => undefined);
   }
 
   forget(jobId: string): void {

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -115,17 +115,11 @@ export class RedisChannels implements JobNotices {
     let closed = false;
     return {
       version: () => entry.version,
-      changed: (since, ms) =>
-        new Promise<void>((resolve) => {
-          if (entry.version > since) return resolve();
-          const done = () => {
-            clearTimeout(timer);
-            entry.wake.off('notice', done);
-            resolve();
-          };
-          const timer = setTimeout(done, ms);
-          entry.wake.on('notice', done);
-        }),
+      // A notice, or `ms` gone (AbortSignal.timeout's timer does not hold the process open).
+      changed: async (since, ms) => {
+        if (entry.version > since) return;
+        await once(entry.wake, 'notice', { signal: AbortSignal.timeout(ms) }).catch(() => undefined);
+      },
       close: () => {
         if (closed) return;
         closed = true;

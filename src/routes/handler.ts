@@ -6,7 +6,7 @@ import type { AnswerShape } from '../jobs/answer.js';
 import type { JobManager } from '../jobs/manager.js';
 import { Responses } from '../schemas/common.js';
 import { accepted, JobComponents, jobHref } from '../schemas/jobs.js';
-import { assertNoConnectionOverride } from './plans.js';
+import { assertNoServiceOverride, refuseSafetySwitches } from './service-vars.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 /** The route's output rule and the body's `as_json`, as the data that says how its answer is shaped. */
@@ -86,6 +86,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
       },
       preValidation: async (req) => {
         if (paramsOf(def, req.params as Record<string, string>) === null) throw new ApiError(404, 'Not Found');
+        refuseSafetySwitches(req.body);
         const aliases = def.aliases;
         const body = req.body as Body | undefined;
         if (aliases && body && typeof body === 'object' && !Array.isArray(body)) {
@@ -116,7 +117,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
           plan: async (): Promise<RunSpec[]> => {
             const planned = await def.plan(body, deps.ctx, params);
             const runs = Array.isArray(planned) ? planned : [planned];
-            for (const run of runs) assertNoConnectionOverride(run, deps.ctx);
+            for (const run of runs) assertNoServiceOverride(run, deps.ctx);
             return runs;
           },
           answer: answerShape(def, body),

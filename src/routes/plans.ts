@@ -89,38 +89,6 @@ export function checkedLimit(body: Body, ctx: RouteContext, field = 'hosts'): st
 }
 
 /**
- * Variables a request can never set, whatever the route: how and where a run connects, and with
- * which credentials (the inventory and the vault file own them). `proxmox_api_host` is the one
- * exception, and only with a configured value (checkedApiHost).
- */
-export const CONNECTION_VAR = /^(?:ansible_|proxmox_api_|proxmox_validate_certs$|hosts$)/i;
-
-/** A 422 for any key of `vars` (a request's free-form variables) that names a connection or credential variable. */
-export function refuseConnectionVars(vars: Body, field: string): void {
-  const bad = Object.keys(vars).filter((k) => CONNECTION_VAR.test(k));
-  if (bad.length > 0) {
-    throw new ApiError(422, bad.map((k) => ({
-      field: `body.${field}.${k}`, msg: 'Value error, connection and credential variables are set by the inventory and the vault file, not by requests', type: 'value_error', input: vars[k], ctx: null,
-    })));
-  }
-}
-
-/**
- * The last line of defence, applied by the handler to every run a plan makes: an extra var that
- * names a connection or credential variable is only ever `hosts` set to the run's own checked
- * limit (or the `proxmox` group) and a configured `proxmox_api_host`. Anything else is a bug in
- * a plan, refused before it runs.
- */
-export function assertNoConnectionOverride(spec: RunSpec, ctx: RouteContext): void {
-  for (const [key, value] of Object.entries(spec.extravars ?? {})) {
-    if (!CONNECTION_VAR.test(key)) continue;
-    if (key === 'hosts' && (value === 'proxmox' || value === spec.limit)) continue;
-    if (key === 'proxmox_api_host' && typeof value === 'string' && ctx.proxmoxApiHosts().includes(value)) continue;
-    throw new ApiError(422, [{ field: `body.${key}`, msg: 'Value error, connection and credential variables are set by the inventory and the vault file, not by requests', type: 'value_error', input: value, ctx: null }]);
-  }
-}
-
-/**
  * 501 when the controller role on the roles path has no such action (a third-party role may lack
  * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
  */

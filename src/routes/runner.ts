@@ -3,7 +3,8 @@ import { resolveCatalogPlaybook, type PlaybookKind } from '../engine/names.js';
 import { checkBundleVars } from '../catalog/bundle-vars.js';
 import { ApiError } from '../http/api-error.js';
 import { RunnerRequest } from '../schemas/debug.js';
-import { checkedLimit, hostsInventory, pick, refuseConnectionVars } from './plans.js';
+import { checkedLimit, hostsInventory, pick } from './plans.js';
+import { refuseServiceVars } from './service-vars.js';
 import type { Body } from './types.js';
 import type { RouteDef } from './types.js';
 
@@ -27,10 +28,49 @@ const runner = (kind: Extract<PlaybookKind, 'bundles' | 'scenarios'>, param: str
   },
 });
 
+/**
+ * Bounds of `extra_vars`, which the body schema can only bound at its top (64 variables): how deep
+ * a value may nest and how large all of them may be once serialised. Ansible parses the extra-vars
+ * file with a recursive YAML loader and templates it recursively: a 1,000-deep array ended in a
+ * RecursionError after the run had started. No bundle variable needs more than a few levels.
+ */
+export const EXTRA_VARS_LIMITS = { depth: 32, bytes: 256 * 1024 } as const;
+
+/** Levels of arrays and objects in `v` (a scalar is 0), counted without recursion. */
+function nestingDepth(v: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    deepest = Math.max(deepest, d + 1);
+    if (deepest > EXTRA_VARS_LIMITS.depth) return deepest;
+    for (const child of Object.values(x)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
+/** A 422 per variable nested deeper than the limit, then one for the whole set when it is too large. */
+function refuseOversizedVars(given: Body): void {
+  const deep = Object.keys(given).filter((k) => nestingDepth(given[k]) > EXTRA_VARS_LIMITS.depth);
+  if (deep.length > 0) {
+    throw new ApiError(422, deep.map((k) => ({
+      field: `body.extra_vars.${k}`, msg: `Value error, nested more than ${EXTRA_VARS_LIMITS.depth} levels deep`, type: 'value_error', input: null, ctx: { max_depth: EXTRA_VARS_LIMITS.depth },
+    })));
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(given));
+  if (bytes > EXTRA_VARS_LIMITS.bytes) {
+    throw new ApiError(422, [{
+      field: 'body.extra_vars', msg: `Value error, ${bytes} bytes once serialised, more than ${EXTRA_VARS_LIMITS.bytes}`, type: 'value_error', input: null, ctx: { max_bytes: EXTRA_VARS_LIMITS.bytes },
+    }]);
+  }
+}
+
 /** `extra_vars` plus the node, refused (422, per variable) when the playbook's vars.schema.json says no. */
 function runnerVars(b: Body, playbook: string): Body {
   const given = (b.extra_vars ?? {}) as Body;
-  refuseConnectionVars(given, 'extra_vars');
+  refuseServiceVars(given, 'extra_vars');
+  refuseOversizedVars(given);
   const vars: Body = { ...pick(b, ['proxmox_node'], 'truthy'), ...given };
   const problems = checkBundleVars(playbook, vars);
   if (problems.length > 0) {

@@ -24,7 +24,7 @@ export const RunnerRequest = Type.Object(
     extra_vars: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64 }), Type.Unknown(), {
         maxProperties: 64,
-        description: "variables of the run (checked against the playbook's vars.schema.json); connection and credential variables (ansible_*, proxmox_api_*, hosts) are refused",
+        description: "variables of the run (checked against the playbook's vars.schema.json); the service's own variables are refused: connection and credentials (ansible_*, proxmox_api_*, proxmox_validate_certs, hosts) and the roles' safety switches (r42_allow_*); at most 32 levels deep and 256 KiB serialised; nested keys are data like values (never templated)",
         examples: [{ proxmox_vm_action: 'vm_stop' }],
       }),
     ),

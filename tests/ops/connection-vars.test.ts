@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTION_VAR } from '../../src/routes/plans.js';
+import { isServiceVar } from '../../src/routes/service-vars.js';
 import { routeTable } from '../../src/routes/table.js';
 import type { RouteContext } from '../../src/routes/types.js';
 import type { RunSpec } from '../../src/engine/types.js';
@@ -87,7 +87,7 @@ describe('no request value reaches a connection or credential variable', () => {
       }
       for (const run of runs) {
         for (const [key, value] of Object.entries(run.extravars ?? {})) {
-          if (!CONNECTION_VAR.test(key)) continue;
+          if (!isServiceVar(key)) continue;
           const allowed = (key === 'hosts' && (value === 'proxmox' || value === run.limit)) || (key === 'proxmox_api_host' && value === s.sim.apiHost);
           expect(allowed, `${def.operationId}: extra var ${key}=${JSON.stringify(value)}`).toBe(true);
         }

@@ -1,6 +1,6 @@
 /**
- * Serialises request values into a YAML extra-vars file in which every string is tagged
- * `!unsafe`. Ansible templates extra vars; the tag is its only way of saying "this is data":
+ * Serialises request values into a YAML extra-vars file in which every string, mapping keys below
+ * the top level included, is tagged `!unsafe`. Ansible templates extra vars; the tag is its only way of saying "this is data":
  * a value such as `{{ lookup('pipe','id') }}` then arrives in the playbook as that literal text.
  * JSON cannot carry the tag, so the file is written here rather than by ansible-runner.
  *
@@ -8,7 +8,11 @@
  * ASCII escaped, so no line break, NUL or look-alike can change the document's structure.
  */
 export function toUnsafeYaml(vars: Record<string, unknown>): string {
-  return `${flow(vars)}\n`;
+  // The top level's keys are the variables' names (checked identifiers, see routes/service-vars.ts)
+  // and stay plain: Ansible looks variables up by them. Every key below is data like any value:
+  // `dict2items`, `.keys()` or a loop hand keys to the templar as readily as values.
+  const entries = Object.entries(vars).map(([k, v]) => `${quote(k)}: ${flow(v)}`);
+  return `{${entries.join(', ')}}\n`;
 }
 
 function quote(s: string): string {
@@ -34,7 +38,7 @@ function flow(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(flow).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${quote(k)}: ${flow(v)}`);
+    const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => `!unsafe ${quote(k)}: ${flow(v)}`);
     return `{${entries.join(', ')}}`;
   }
   throw new TypeError(`extra vars cannot hold a ${typeof value}`);

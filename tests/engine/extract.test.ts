@@ -43,7 +43,7 @@ describe('log lines', () => {
 describe('unsafe extra vars', () => {
   it('tags every string and escapes everything outside printable ASCII', () => {
     expect(toUnsafeYaml({ a: 'x', n: 1, b: true, z: null, l: ['y', { k: 'v' }] })).toBe(
-      '{"a": !unsafe "x", "n": 1, "b": true, "z": null, "l": [!unsafe "y", {"k": !unsafe "v"}]}\n',
+      '{"a": !unsafe "x", "n": 1, "b": true, "z": null, "l": [!unsafe "y", {!unsafe "k": !unsafe "v"}]}\n',
     );
     expect(toUnsafeYaml({ s: 'a"b\\c\n\u0000é😀' })).toBe('{"s": !unsafe "a\\"b\\\\c\\u000a\\u0000\\u00e9\\U0001f600"}\n');
   });

@@ -166,7 +166,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   await jobs.start();
   app.decorate('jobs', jobs);
   shutdown({ jobs });
-  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
+  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts(), configuredVarNames: () => vmNames.varNames() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
   // Its own preClose (close the clients, stop the server) is a step of the shutdown instead.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   shutdown({ websocketServer: app.websocketServer });

@@ -20,7 +20,7 @@ function rolesPath(projectRootDir: string, env: NodeJS.ProcessEnv = process.env)
   return [path.join(projectRootDir, 'roles'), ...inherited.split(':')].filter(Boolean).map((d) => d.replace(/^~(?=\/|$)/, os.homedir()));
 }
 
-const cache = new Map<string, { stamp: string; actions: Set<string> | null }>();
+const cache = new Map<string, { stamp: string; actions: Set<string> | null; declaresActions: boolean }>();
 
 function taskFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -61,15 +61,25 @@ function compared(files: string[]): Set<string> | null {
   return found.size > 0 ? found : null;
 }
 
-/** The actions of the controller role Ansible would use, or null when it cannot be told. */
-export function controllerActions(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): { roleDir: string; actions: Set<string> | null } | null {
+/**
+ * The controller role Ansible would use: its directory, its actions (null when they cannot be
+ * told) and whether it declares them itself (this project's role) or only compares them (upstream's).
+ */
+export function controllerRole(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): { roleDir: string; actions: Set<string> | null; declaresActions: boolean } | null {
   const roleDir = rolesPath(projectRootDir, env).map((d) => path.join(d, CONTROLLER_ROLE)).find((d) => fs.existsSync(path.join(d, 'tasks')));
   if (!roleDir) return null;
   const files = [...taskFiles(path.join(roleDir, 'tasks')), ...['vars/main.yml', 'defaults/main.yml'].map((f) => path.join(roleDir, f)).filter((f) => fs.existsSync(f))];
   const stamp = stampOf(files);
   const hit = cache.get(roleDir);
-  if (hit && hit.stamp === stamp) return { roleDir, actions: hit.actions };
-  const actions = declared(roleDir) ?? compared(files);
-  cache.set(roleDir, { stamp, actions });
-  return { roleDir, actions };
+  if (hit && hit.stamp === stamp) return { roleDir, actions: hit.actions, declaresActions: hit.declaresActions };
+  const own = declared(roleDir);
+  const actions = own ?? compared(files);
+  cache.set(roleDir, { stamp, actions, declaresActions: own !== null });
+  return { roleDir, actions, declaresActions: own !== null };
+}
+
+/** The actions of the controller role Ansible would use, or null when it cannot be told. */
+export function controllerActions(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): { roleDir: string; actions: Set<string> | null } | null {
+  const role = controllerRole(projectRootDir, env);
+  return role && { roleDir: role.roleDir, actions: role.actions };
 }

@@ -134,3 +134,36 @@ export function inventoryNames(file: string): Set<string> {
   for (const [group, node] of Object.entries(doc ?? {})) walk(group, node);
   return names;
 }
+
+/**
+ * Every variable name the configuration gives the runs, whatever host it is set on: the vars of
+ * every group and host of the inventory, the files of its `group_vars/` and `host_vars/`, and the
+ * vault extra-vars file. Wider than what one host sees, on purpose: it serves to tell which of a
+ * role's inputs a request must carry, where a name set anywhere is given the benefit of the doubt.
+ * Null when some part cannot be read (then nobody can tell).
+ */
+export function configuredVarNames(src: CredentialSources): Set<string> | null {
+  const names = new Set<string>();
+  const addKeys = (o: unknown) => {
+    if (o && typeof o === 'object' && !Array.isArray(o)) for (const k of Object.keys(o)) names.add(k);
+  };
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== 'object') return;
+    const g = node as Vars;
+    addKeys(g.vars);
+    for (const vars of Object.values((g.hosts && typeof g.hosts === 'object' ? g.hosts : {}) as Vars)) addKeys(vars);
+    for (const sub of Object.values((g.children && typeof g.children === 'object' ? g.children : {}) as Vars)) walk(sub);
+  };
+  try {
+    for (const node of Object.values(parseVarsFile(path.join(src.inventoryDir, 'hosts.yml'), src.vaultPassword))) walk(node);
+    for (const dir of ['group_vars', 'host_vars'].map((d) => path.join(src.inventoryDir, d)).filter((d) => fs.existsSync(d))) {
+      for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile() && /\.(ya?ml|json)$|^[^.]+$/.test(entry.name)) addKeys(parseVarsFile(path.join(entry.parentPath, entry.name), src.vaultPassword));
+      }
+    }
+    if (src.vaultFile) addKeys(parseVarsFile(src.vaultFile, src.vaultPassword));
+  } catch {
+    return null;
+  }
+  return names;
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config/env.js';
 import { DomainError } from '../errors.js';
 import { ProxmoxApiError, ProxmoxClient } from './client.js';
-import { CredentialsError, configuredApiHosts, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
+import { CredentialsError, configuredApiHosts, configuredVarNames, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
 
 /**
  * VM id → name, read straight from the Proxmox API with the inventory's credentials (the original
@@ -71,6 +71,15 @@ export class VmNameResolver {
       this.hostsCache = { key, value };
       return [...value];
     });
+  }
+
+  /** Every variable name the inventory and the vault file set (see configuredVarNames); null when unreadable. */
+  varNames(): Set<string> | null {
+    try {
+      return configuredVarNames(this.sources());
+    } catch {
+      return null;
+    }
   }
 
   /** The name of a VM (`qemu`) or container (`lxc`); DomainError VM_NOT_FOUND when the id is unknown. */

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { ApiError } from '../http/api-error.js';
 import { controllerActions } from '../catalog/role-actions.js';
+import { actionInputs } from '../catalog/role-inputs.js';
+import { isServiceVar } from './service-vars.js';
 import { inventoryNames } from '../proxmox/credentials.js';
 import { requireFile, resolveCatalogPlaybook, resolveInventory } from '../engine/names.js';
 import type { RunSpec } from '../engine/types.js';
@@ -30,13 +32,9 @@ export function pick(body: Body, keys: readonly string[], rule: 'nonNull' | 'tru
 export function roleRun(ctx: RouteContext, action: string, vars: Body): RunSpec {
   const playbook = genericPlaybook(ctx); // checked before the inventory, as in the original
   requireRoleAction(ctx, action);
-  return {
-    playbook,
-    inventory: hostsInventory(ctx),
-    limit: 'proxmox',
-    extravars: { proxmox_vm_action: action, hosts: 'proxmox', ...vars },
-    label: action,
-  };
+  const extravars = { proxmox_vm_action: action, hosts: 'proxmox', ...vars };
+  requireRoleInputs(ctx, action, extravars);
+  return { playbook, inventory: hostsInventory(ctx), limit: 'proxmox', extravars, label: action };
 }
 
 /** Node for a name lookup: the request's, or the inventory's when the request leaves it empty. */
@@ -86,6 +84,31 @@ export function checkedLimit(body: Body, ctx: RouteContext, field = 'hosts'): st
   const unknown = limit.split(/[,:]/).filter((n) => n !== '' && !names.has(n));
   if (unknown.length > 0) throw fieldError(field, `Value error, not a host or group of the inventory: ${unknown.join(', ')}`, value);
   return limit;
+}
+
+/**
+ * 422 when the controller role's task file for `action` reads a variable without a default that
+ * neither the run's extra vars nor the configuration (inventory, vault file) give: the run would
+ * start, then fail on "'<name>' is undefined". Only for a role that does not declare its actions
+ * (an upstream-shaped one: see catalog/role-inputs.ts); the service's own variables are the
+ * configuration's business, never the request's, and are not asked for.
+ */
+function requireRoleInputs(ctx: RouteContext, action: string, extravars: Body): void {
+  const inputs = actionInputs(ctx.config.projectRootDir, action);
+  if (!inputs || inputs.required.length === 0) return;
+  const configured = ctx.configuredVarNames();
+  if (configured === null) return;
+  const given = (name: string) => extravars[name] !== undefined && extravars[name] !== null;
+  const missing = inputs.required.filter((name) => !given(name) && !configured.has(name) && !isServiceVar(name));
+  if (missing.length === 0) return;
+  const file = path.relative(ctx.config.projectRootDir, inputs.file);
+  throw new ApiError(422, missing.map((name) => ({
+    field: 'body',
+    msg: `Value error, the controller role's ${action} (${file}) needs ${name}, which this request does not give and the inventory does not set`,
+    type: 'missing',
+    input: null,
+    ctx: { variable: name, action, role_file: file },
+  })));
 }
 
 /**

@@ -13,6 +13,8 @@ export interface RouteContext {
   resolveVmName(node: string | null, vmId: string, kind?: 'qemu' | 'lxc'): Promise<string>;
   /** The Proxmox API hosts the configuration names (inventory `proxmox` group, vault file). */
   proxmoxApiHosts(): string[];
+  /** Every variable name the inventory and the vault file give the runs; null when they cannot be read. */
+  configuredVarNames(): ReadonlySet<string> | null;
 }
 
 /** The VMs a route's run changes (per-VM job locks): the jobs domain's type, declared per route. */

@@ -129,7 +129,7 @@ beforeAll(async () => {
   inventory = path.join(invDir, 'hosts.yml');
   const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '2' });
   engine = new Engine({ config, vaultPasswordFile: null, log: silentLog });
-  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')), proxmoxApiHosts: () => [] };
+  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')), proxmoxApiHosts: () => [], configuredVarNames: () => null };
 }, SLOW);
 
 afterAll(async () => {

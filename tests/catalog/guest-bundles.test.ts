@@ -270,7 +270,7 @@ beforeAll(async () => {
   inventory = path.join(invDir, 'hosts.yml');
   const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '2' });
   engine = new RecordingEngine({ config, vaultPasswordFile: null, log: silentLog });
-  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')), proxmoxApiHosts: () => [] };
+  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the bundles')), proxmoxApiHosts: () => [], configuredVarNames: () => null };
   app = await createApp(config, { logger: false, engine });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   chainB = startChainB();

@@ -58,7 +58,7 @@ beforeAll(async () => {
   const invDir = simulatorInventory(sim, NODE, ['      vars:', `        default_trainee_vm_ci_ssh_key: "${TRAINEE_KEY}"`]);
   const config = testConfig({ PROJECT_ROOT_DIR: REPO_ROOT, API_BACKEND_INVENTORY_DIR: invDir, RUNNER_MAX_CONCURRENT: '2' });
   engine = new Engine({ config, vaultPasswordFile: null, log: silentLog });
-  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the scenarios')), proxmoxApiHosts: () => [] };
+  ctx = { config, resolveVmName: () => Promise.reject(new Error('not used by the scenarios')), proxmoxApiHosts: () => [], configuredVarNames: () => null };
 }, SLOW);
 
 afterAll(async () => {

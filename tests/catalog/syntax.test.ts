@@ -149,6 +149,7 @@ const ctx: RouteContext = {
   config: testConfig({ PROJECT_ROOT_DIR: REPO_ROOT }),
   resolveVmName: () => Promise.reject(new Error('not used')),
   proxmoxApiHosts: () => [],
+  configuredVarNames: () => null,
 };
 
 /** Every route that runs a bundle under core/proxmox, with a request body for it. */

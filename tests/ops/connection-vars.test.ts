@@ -71,7 +71,7 @@ describe('no request value reaches a connection or credential variable', () => {
       proxmox_api_user: 'evil@pam', proxmox_api_token_id: 'evil-id', proxmox_api_token_secret: 'evil-secret', proxmox_validate_certs: true,
     };
     // The plans' VM-name lookups are not what is checked here: a double answers them.
-    const ctx: RouteContext = { config: s.app.config, resolveVmName: async () => 'vm-name', proxmoxApiHosts: () => [s.sim.apiHost] };
+    const ctx: RouteContext = { config: s.app.config, resolveVmName: async () => 'vm-name', proxmoxApiHosts: () => [s.sim.apiHost], configuredVarNames: () => null };
     const checked: string[] = [];
     for (const def of routeTable) {
       if (!def.body || def.respond) continue;

@@ -1,4 +1,5 @@
 import { DEFAULT_VMS_BUNDLES } from '../config/paths.js';
+import { DomainError } from '../errors.js';
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
 import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
@@ -21,6 +22,26 @@ const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_i
   plan: (b, ctx) => roleRun(ctx, action, vmVars(b)),
 });
 
+/**
+ * The bundle a mass route runs. This project's catalog has `mass-action` and `mass-delete`, which
+ * act on exactly the VMs they are given. A third-party catalog (upstream range42's) has only the
+ * bundles the original API ran, the vuln set's power and delete bundles: they loop over `VM_IDS`
+ * and `VMS` play vars, which the run's extra vars override, so they too act on the given VMs.
+ */
+function massBundle(ctx: RouteContext, own: 'mass-action' | 'mass-delete'): { playbook: string; original: boolean } {
+  try {
+    return { playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/${own}`), original: false };
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.code !== 'PLAYBOOK_NOT_FOUND') throw err;
+    const original = own === 'mass-action' ? 'start-stop-pause-resume-vms-vuln' : 'delete-vms-vuln';
+    try {
+      return { playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/${original}`), original: true };
+    } catch {
+      throw err; // the catalog has neither: name this project's bundle, as before
+    }
+  }
+}
+
 /** The mass routes act on exactly the VMs they are given (the original always ran the "vuln" bundle). */
 const massPower = (verb: string, action: string, summary: string): RouteDef => ({
   method: 'POST',
@@ -30,17 +51,22 @@ const massPower = (verb: string, action: string, summary: string): RouteDef => (
   summary,
   body: S.MassActionRequest,
   output: { resultKey: action },
-  plan: (b, ctx) => ({
-    playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/mass-action`),
-    inventory: hostsInventory(ctx),
-    limit: nodeOrNull(b),
-    extravars: {
-      PROXMOX_VM_ACTION: action,
-      ...(b.proxmox_node ? { PROXMOX_NODE: b.proxmox_node } : {}),
-      ...((b.vm_ids as string[]).length > 0 ? { VM_IDS: b.vm_ids } : {}),
-    },
-    label: `mass_${action}`,
-  }),
+  plan: (b, ctx) => {
+    const { playbook, original } = massBundle(ctx, 'mass-action');
+    return {
+      playbook,
+      inventory: hostsInventory(ctx),
+      limit: nodeOrNull(b),
+      extravars: {
+        PROXMOX_VM_ACTION: action,
+        ...(b.proxmox_node ? { PROXMOX_NODE: b.proxmox_node } : {}),
+        // upstream's bundle reads the node under this (misspelt) name, with px-testing as its default
+        ...(original && b.proxmox_node ? { PROXMODE_NODE: b.proxmox_node } : {}),
+        ...((b.vm_ids as string[]).length > 0 ? { VM_IDS: b.vm_ids } : {}),
+      },
+      label: `mass_${action}`,
+    };
+  },
 });
 
 async function withVmName(b: Body, ctx: RouteContext): Promise<string> {
@@ -103,7 +129,7 @@ export const vmRoutes: RouteDef[] = [
     method: 'DELETE', url: `${VMS}/vm_ids/delete`, operationId: 'mass_vm_delete', tags: LIFECYCLE, summary: 'Mass delete vms',
     body: S.MassDeleteRequest, output: { resultKey: 'vm_delete' },
     plan: (b, ctx) => ({
-      playbook: bundlePlaybook(ctx, `${DEFAULT_VMS_BUNDLES}/mass-delete`),
+      playbook: massBundle(ctx, 'mass-delete').playbook,
       inventory: hostsInventory(ctx),
       limit: nodeOrNull(b),
       extravars: {

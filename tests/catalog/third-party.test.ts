@@ -188,3 +188,57 @@ describe('an action the role does not have', () => {
     expect(sim.cluster.guest(1000)!.config.name).toBe('admin-wazuh');
   });
 });
+
+describe('the mass routes on a catalog that has only the bundles the original ran (issue 25, item 6)', () => {
+  // The deployer UI's bodies, as it sends them (ids as strings).
+  it('vm_ids/start and stop_force act on exactly the given VMs through the vuln power bundle', SLOW, async () => {
+    const before = [4000, 4001, 4003].map((id) => sim.cluster.guest(id)!.status);
+    const started = await call('POST', '/v0/admin/proxmox/vms/vm_ids/start', { proxmox_node: 'px-testing', vm_ids: ['4002', '4004'] });
+    expect(started.status, started.text.slice(0, 1500)).toBe(200);
+    expect(started.body.rc).toBe(0);
+    expect([4002, 4004].map((id) => sim.cluster.guest(id)!.status)).toEqual(['running', 'running']);
+    // the bundle's own list (4000-4004) and action (vm_pause) were overridden: nothing else changed
+    expect([4000, 4001, 4003].map((id) => sim.cluster.guest(id)!.status)).toEqual(before);
+
+    const stopped = await call('POST', '/v0/admin/proxmox/vms/vm_ids/stop_force', { proxmox_node: 'px-testing', vm_ids: ['4004'] });
+    expect(stopped.status, stopped.text.slice(0, 1500)).toBe(200);
+    expect([4002, 4004].map((id) => sim.cluster.guest(id)!.status)).toEqual(['running', 'stopped']);
+  });
+
+  it('vm_ids/delete deletes exactly the given VMs through the vuln delete bundle', SLOW, async () => {
+    const r = await call('DELETE', '/v0/admin/proxmox/vms/vm_ids/delete', { proxmox_node: 'px-testing', vms: [{ id: '4002', name: 'vuln-box-02' }] });
+    expect(r.status, r.text.slice(0, 1500)).toBe(200);
+    expect(r.body.rc).toBe(0);
+    expect(r.body.result.map((v: any) => [Number(v.vm_id), v.vm_name])).toEqual([[4002, 'vuln-box-02']]);
+    expect(sim.cluster.guest(4002)).toBeUndefined();
+    expect(sim.cluster.guest(4000)).toBeDefined(); // in the bundle's own list, not in the request's
+    expect(sim.cluster.guest(4001)).toBeDefined();
+  });
+});
+
+describe('a body the role cannot run is a 422 naming what it lacks (issue 25, item 6)', () => {
+  it("the deployer UI's lxc/create body (DHCP, no password, no DNS) names the role's missing inputs; nothing runs", async () => {
+    const simRequests = sim.requestLog.length;
+    await ranNothing(async () => {
+      const r = await call('POST', '/v0/admin/proxmox/lxc/create', {
+        proxmox_node: 'px-testing', vm_id: 2004, hostname: 'ct-web', ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+        cores: 1, memory: 512, rootfs_size: '8G', net0: 'name=eth0,bridge=vmbr153,ip=dhcp', unprivileged: true,
+      });
+      expect(r.status, r.text).toBe(422);
+      const missing = r.body.detail.map((d: any) => d.ctx.variable);
+      expect(missing).toEqual(expect.arrayContaining(['lxc_password', 'lxc_gateway', 'lxc_dns_primary', 'lxc_dns_secondary']));
+      // what the body does give (through net0, hostname, ostemplate...) is not asked for
+      expect(missing).not.toEqual(expect.arrayContaining(['lxc_name']));
+      expect(missing.some((m: string) => ['lxc_name', 'lxc_template', 'lxc_bridge', 'lxc_ip', 'lxc_net_name', 'vm_id', 'proxmox_node'].includes(m))).toBe(false);
+      expect(r.body.detail[0]).toMatchObject({ type: 'missing', msg: expect.stringMatching(/controller role's lxc_create \(roles\/.*lxc_create\.yaml\) needs/) });
+    });
+    expect(sim.requestLog.length).toBe(simRequests);
+  });
+
+  it("a variable the inventory sets is not asked of the request", async () => {
+    // proxmox_api_* come from the inventory: an upstream-shaped call with every lxc_* given runs
+    // (the first describe of this file), and vm_start asks for nothing the UI's body lacks.
+    const r = await call('POST', '/v0/admin/proxmox/vms/vm_id/start', { proxmox_node: 'px-testing', vm_id: '4001', hosts: 'px-testing', inventory: 'hosts.yml' });
+    expect(r.status, r.text.slice(0, 1500)).toBe(200);
+  });
+});

@@ -9,6 +9,7 @@ import { bearerChecker, registerBearerAuth } from './http/auth.js';
 import { drainConnections, refuseWhileClosing } from './http/closing.js';
 import { corsOriginRule, registerCors } from './http/cors.js';
 import { refuseContentEncodings } from './http/encoding.js';
+import { registerHostCheck } from './http/hosts.js';
 import { guardUpgrades } from './http/upgrades.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
@@ -123,8 +124,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   registerErrorHandling(app, { debug: config.debug });
-  // Hooks in the order they must see a request: closing (above), upgrade origin, encoding, CORS, token.
-  guardUpgrades(app, corsOriginRule(config.corsOriginRegex));
+  // Hooks in the order they must see a request: closing (above), Host, upgrade origin, encoding, CORS, token.
+  registerHostCheck(app, config.allowedHosts);
+  guardUpgrades(app, corsOriginRule(config.corsOriginRegex), config.allowedHosts);
   refuseContentEncodings(app);
   await registerCors(app, config.corsOriginRegex);
   registerBearerAuth(app, config.apiAuthToken);

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
+import { withAccessLogRedaction } from './http/access-log.js';
 import { bearerChecker, registerBearerAuth } from './http/auth.js';
 import { drainConnections, refuseWhileClosing } from './http/closing.js';
 import { corsOriginRule, registerCors } from './http/cors.js';
@@ -87,7 +88,8 @@ declare module 'fastify' {
  */
 export async function createApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger === false ? undefined : opts.logger,
+    // The access log's URLs with query-string credentials redacted (http/access-log.ts).
+    loggerInstance: opts.logger ? withAccessLogRedaction(opts.logger) : undefined,
     logger: opts.logger === false ? false : undefined,
     // A gateway may already have given the request an id: keep it so logs can be joined.
     genReqId: (req) => {

@@ -5,10 +5,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
 import { Engine } from './engine/engine.js';
+import { withAccessLogRedaction } from './http/access-log.js';
 import { bearerChecker, registerBearerAuth } from './http/auth.js';
 import { drainConnections, refuseWhileClosing } from './http/closing.js';
 import { corsOriginRule, registerCors } from './http/cors.js';
 import { refuseContentEncodings } from './http/encoding.js';
+import { registerHostCheck } from './http/hosts.js';
 import { guardUpgrades } from './http/upgrades.js';
 import { registerDocs } from './http/docs.js';
 import { registerErrorHandling } from './http/errors.js';
@@ -86,7 +88,8 @@ declare module 'fastify' {
  */
 export async function createApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger === false ? undefined : opts.logger,
+    // The access log's URLs with query-string credentials redacted (http/access-log.ts).
+    loggerInstance: opts.logger ? withAccessLogRedaction(opts.logger) : undefined,
     logger: opts.logger === false ? false : undefined,
     // A gateway may already have given the request an id: keep it so logs can be joined.
     genReqId: (req) => {
@@ -123,8 +126,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   registerErrorHandling(app, { debug: config.debug });
-  // Hooks in the order they must see a request: closing (above), upgrade origin, encoding, CORS, token.
-  guardUpgrades(app, corsOriginRule(config.corsOriginRegex));
+  // Hooks in the order they must see a request: closing (above), Host, upgrade origin, encoding, CORS, token.
+  registerHostCheck(app, config.allowedHosts);
+  guardUpgrades(app, corsOriginRule(config.corsOriginRegex), config.allowedHosts);
   refuseContentEncodings(app);
   await registerCors(app, config.corsOriginRegex);
   registerBearerAuth(app, config.apiAuthToken);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import envSchemaLoader from 'env-schema';
 import { ConfigError } from './errors.js';
+import { defaultHostNames, parseAllowedHosts, type AllowedHosts } from './hosts.js';
 import { REPO_ROOT } from './paths.js';
 import { envSchema, variables, type EnvName, type EnvValues } from './schema.js';
 
@@ -27,6 +28,8 @@ export interface Config {
   /** A password given inline: written to a private temp file for the service's lifetime. */
   vaultPassword: string | null;
   corsOriginRegex: RegExp;
+  /** ALLOWED_HOSTS with its defaults: the names a request's Host may give (http/hosts.ts). */
+  allowedHosts: AllowedHosts;
   host: string;
   port: number;
   debug: boolean;
@@ -277,6 +280,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('CORS_ORIGIN_REGEX', `invalid regular expression: ${(err as Error).message}`);
   }
 
+  const allowedHosts = parseAllowedHosts(e.ALLOWED_HOSTS, defaultHostNames());
+  if (typeof allowedHosts === 'string') throw new ConfigError('ALLOWED_HOSTS', allowedHosts);
+
   if (!path.isAbsolute(e.ANSIBLE_RUNNER_BIN)) throw new ConfigError('ANSIBLE_RUNNER_BIN', 'must be an absolute path');
   const cpus = Math.max(1, os.availableParallelism());
   const redis = redisUrl(e.REDIS_URL);
@@ -291,6 +297,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     vaultPasswordFile,
     vaultPassword,
     corsOriginRegex,
+    allowedHosts: Object.freeze({ any: allowedHosts.any, names: Object.freeze([...allowedHosts.names]) }),
     host: e.HOST,
     port: e.PORT,
     // The original's rule: true iff the lower-cased value is 1, true or yes.

@@ -45,6 +45,10 @@ export const envSchema = Type.Object({
   VAULT_PASSWORD: optional('vault password; written to a private temp file (0600 in a 0700 directory) deleted on shutdown, SIGINT/SIGTERM included. Ignored when `VAULT_PASSWORD_FILE` is set'),
   CORS_ORIGIN_REGEX: text('allowed browser origins (credentials allowed, methods GET/POST/DELETE/OPTIONS)', { default: DEFAULT_CORS_ORIGIN_REGEX }),
   HOST: text('listen address', { default: '0.0.0.0' }),
+  ALLOWED_HOSTS: optional(
+    'host names and addresses (comma-separated, no port) the service answers under; added to the defaults. A request whose `Host` names another is refused with 400 (DNS rebinding), HTTP and WebSocket alike. `.example.com` allows that name and every name under it; `*` turns the check off (a gateway in front that rewrites or checks `Host`)',
+    { 'x-default': '`localhost`, `127.0.0.1`, `[::1]`, the machine\'s host name and its interface addresses (any port)' },
+  ),
   PORT: whole(8000, 0, 65535, 'listen port'),
   DEBUG: text(
     '`1`/`true`/`yes`: validation failures are logged at ERROR level with the body and every error (values of secret-named fields redacted)',

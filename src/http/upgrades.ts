@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { AllowedHosts } from '../config/hosts.js';
+import { knownHost } from './hosts.js';
 
 /**
  * WebSocket upgrades (@fastify/websocket) run through Fastify's hooks before the route takes the
@@ -10,9 +12,11 @@ import type { FastifyInstance } from 'fastify';
  *   left one socket open (CLOSE-WAIT once the client gave up). Ended here once the answer is out.
  * - Browsers apply no CORS to WebSockets but do send `Origin`: without a check any page an operator
  *   opens could read /ws/vm-status and job streams. The CORS rule applies; no Origin (a non-browser
- *   client) passes, as does the service's own origin (a page it served itself).
+ *   client) passes, as does the service's own origin (a page it served itself): the Origin names
+ *   the request's Host, and that host is one the service is known by (ALLOWED_HOSTS and its
+ *   defaults; `*` does not count, so a rebinding page's `evil.example` never qualifies).
  */
-export function guardUpgrades(app: FastifyInstance, originAllowed: (origin: string) => boolean): void {
+export function guardUpgrades(app: FastifyInstance, originAllowed: (origin: string) => boolean, hosts: AllowedHosts): void {
   const upgrades = new WeakSet<IncomingMessage>();
   // Added before @fastify/websocket registers its own listener, so the mark is there when it routes.
   app.server.on('upgrade', (req: IncomingMessage) => upgrades.add(req));
@@ -20,7 +24,7 @@ export function guardUpgrades(app: FastifyInstance, originAllowed: (origin: stri
   app.addHook('onRequest', async (req, reply) => {
     if (!upgrades.has(req.raw)) return;
     const origin = req.headers.origin;
-    if (origin === undefined || originAllowed(origin) || sameOrigin(origin, req.headers.host)) return;
+    if (origin === undefined || originAllowed(origin) || ownOrigin(origin, req.headers.host, hosts)) return;
     req.log.warn({ origin }, 'websocket upgrade from a disallowed origin refused');
     return reply.code(403).type('application/json; charset=utf-8').send({ detail: 'Disallowed WebSocket origin' });
   });
@@ -31,10 +35,11 @@ export function guardUpgrades(app: FastifyInstance, originAllowed: (origin: stri
   });
 }
 
-function sameOrigin(origin: string, host: string | undefined): boolean {
+/** The service's own origin: the page's host is the one the request names, and a name the service is known by. */
+function ownOrigin(origin: string, host: string | undefined, hosts: AllowedHosts): boolean {
   if (!host) return false;
   try {
-    return new URL(origin).host === host.toLowerCase();
+    return new URL(origin).host === host.toLowerCase() && knownHost(hosts, host);
   } catch {
     return false;
   }

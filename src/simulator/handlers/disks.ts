@@ -119,7 +119,9 @@ function reassignDisk(ctx: Ctx, node: string, vmid: number, targetVmid: number):
   if (!src) throw fail(`could not find VM ${vmid}`);
   if (!dst) throw fail(`could not find target VM ${targetVmid}`);
   if (src.node !== dst.node) throw fail(`Both VMs need to be on the same node (${src.node} != ${dst.node})`);
+  // qemu-server loads both configs: a container on either side is a missing VM config.
   ctx.cluster.requireGuest(node, vmid, 'qemu');
+  ctx.cluster.requireGuest(dst.node, targetVmid, 'qemu');
   ctx.cluster.assertUnlocked(src);
   ctx.cluster.assertUnlocked(dst);
   if (src.config.template === 1 || dst.config.template === 1) throw fail("Can't move disks from or to template VMs");

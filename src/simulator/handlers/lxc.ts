@@ -126,8 +126,8 @@ export function registerLxc(on: Register): void {
   // one has no namespace to enter and the handler returns nothing.
   on('GET', `${V}/interfaces`, (ctx) => {
     const { node, vmid } = ids(ctx);
-    const g = ctx.cluster.guest(vmid);
-    if (!g || g.node !== node || g.type !== 'lxc' || g.status !== 'running') return null;
+    const g = ctx.cluster.guestOf(node, vmid, 'lxc');
+    if (!g || g.status !== 'running') return null;
     return containerInterfaces(g);
   });
 

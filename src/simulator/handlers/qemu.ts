@@ -102,9 +102,9 @@ export function registerQemu(on: Register): void {
   });
 
   power(on, 'start', 'qmstart', (ctx, node, vmid) => {
-    const g = ctx.cluster.guest(vmid);
+    const g = ctx.cluster.guestOf(node, vmid, 'qemu');
     return (log) => {
-      if (!g || g.node !== node) throw noConfig(node, vmid);
+      if (!g) throw noConfig(node, vmid);
       if (g.config.template === 1) throw fail("you can't start a vm if it's a template");
       ctx.cluster.assertUnlocked(g, true);
       if (g.status === 'running' && g.config.lock !== 'suspended') throw fail(`VM ${vmid} already running`);
@@ -118,21 +118,21 @@ export function registerQemu(on: Register): void {
   });
 
   const stopWork = (ctx: Ctx, node: string, vmid: number) => () => {
-    const g = ctx.cluster.guest(vmid);
-    if (!g || g.node !== node || g.type !== 'qemu') throw missingFile(node, vmid);
+    const g = ctx.cluster.guestOf(node, vmid, 'qemu');
+    if (!g) throw missingFile(node, vmid);
     if (g.status === 'stopped') return; // stopping a stopped VM succeeds
     powerOff(g);
   };
   power(on, 'stop', 'qmstop', stopWork);
   power(on, 'shutdown', 'qmshutdown', (ctx, node, vmid) => {
-    const g = ctx.cluster.guest(vmid);
-    if (g && g.node === node && g.qmpstatus === 'paused' && !flag(ctx.params, 'forceStop')) throw fail('VM is paused - cannot shutdown');
+    const g = ctx.cluster.guestOf(node, vmid, 'qemu');
+    if (g && g.qmpstatus === 'paused' && !flag(ctx.params, 'forceStop')) throw fail('VM is paused - cannot shutdown');
     return stopWork(ctx, node, vmid);
   });
 
   const running = (ctx: Ctx, node: string, vmid: number): Guest => {
-    const g = ctx.cluster.guest(vmid);
-    if (!g || g.node !== node || g.type !== 'qemu') throw missingFile(node, vmid);
+    const g = ctx.cluster.guestOf(node, vmid, 'qemu');
+    if (!g) throw missingFile(node, vmid);
     return g;
   };
   power(on, 'reboot', 'qmreboot', (ctx, node, vmid) => {

@@ -32,10 +32,22 @@ export class Cluster {
     return this.state.guests.find((g) => g.vmid === vmid);
   }
 
-  /** The guest whose config lives on `node`, or PVE's "does not exist" 500. */
-  requireGuest(node: string, vmid: number, type: GuestType): Guest {
+  /**
+   * The guest as the `qemu` or `lxc` API of `node` sees it: the one whose config file
+   * (`nodes/<node>/qemu-server/<vmid>.conf` or `nodes/<node>/lxc/<vmid>.conf`) exists. A guest of
+   * the other type, or on another node, has no such file: to that API it is a missing guest, with
+   * the missing guest's errors (qemu-server and pve-container only ever load their own config
+   * files). Every guest verb looks its guest up here (or through requireGuest).
+   */
+  guestOf(node: string, vmid: number, type: GuestType): Guest | undefined {
     const g = this.guest(vmid);
-    if (!g || g.node !== node || g.type !== type) throw noConfig(node, vmid, type);
+    return g && g.node === node && g.type === type ? g : undefined;
+  }
+
+  /** The guest whose config lives on `node` (guestOf), or PVE's "does not exist" 500. */
+  requireGuest(node: string, vmid: number, type: GuestType): Guest {
+    const g = this.guestOf(node, vmid, type);
+    if (!g) throw noConfig(node, vmid, type);
     return g;
   }
 

@@ -165,6 +165,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     secrets: () => secrets.values(),
     defaultNode: () => vmNames.credentials().node,
     nodeVmIds: (node) => vmNames.nodeVmIds(node),
+    // A job that changed guests: their viewers on /ws/vm-status get the new state now (issue 25.5).
+    onJobEnd: (job) => {
+      if (!app.hasDecorator('statusHub')) return;
+      for (const node of new Set(job.targets.map((t) => t.node))) app.statusHub.refresh(node);
+    },
     ...(runQueue ? { queue: runQueue, notices: runQueue.notices } : {}),
   });
   await jobs.start();

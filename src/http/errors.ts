@@ -4,6 +4,7 @@ import {
   DomainError, EngineClosedError, IdempotencyMismatchError, InvalidCursorError, JobStoreUnavailableError, LockConflictError, QueueFullError, RunQueueUnavailableError,
   type DomainErrorCode,
 } from '../errors.js';
+import { detailOfBody } from '../jobs/failure.js';
 import { Redactor, secretValuesOf } from '../jobs/redact.js';
 import { ApiError } from './api-error.js';
 import { toDetail, type DetailItem } from './validation.js';
@@ -92,6 +93,14 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
         }
       }
     }
+  });
+
+  // Every failure answer carries a `detail` (the one field the deployer UI shows): a run's answer
+  // has its own (jobs/failure.ts); one without (an internal error's `{rc, log_multiline}`, the
+  // stored answer of a job from before `detail`) gets its error or last log line.
+  app.addHook('preSerialization', async (_req, reply, payload: unknown) => {
+    if (reply.statusCode < 400 || payload === null || typeof payload !== 'object' || Array.isArray(payload) || 'detail' in payload) return payload;
+    return { ...(payload as Record<string, unknown>), detail: detailOfBody(payload as Record<string, unknown>, reply.statusCode) };
   });
 
   const logValidation = (req: FastifyRequest, detail: DetailItem[]) => {

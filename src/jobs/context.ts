@@ -121,6 +121,11 @@ export interface JobManagerOptions {
   queue?: RunQueue;
   /** Notices to and from other processes (RUN_QUEUE=redis); absent: followers of remote jobs poll. */
   notices?: JobNotices;
+  /**
+   * Called once when a job this process runs is over (before its end is stored), with its record:
+   * the live status of the guests it changed is pushed from here (app.ts). Must not throw.
+   */
+  onJobEnd?(job: Readonly<JobRecord>): void;
 }
 
 /** What the parts of the jobs domain share: the options, and the jobs this process holds. */

@@ -69,6 +69,12 @@ export async function transition(j: Jobs, a: Active, change: Transition): Promis
   push(j, a, { t: nowIso(), type: 'end', status: change.status, rc: change.rc ?? null, ...(change.reason ? { reason: change.reason } : {}) });
   a.ended = true;
   Object.assign(a.record, change);
+  // What the job changed is on Proxmox now: whoever shows it needs no wait for the store.
+  try {
+    j.opts?.onJobEnd?.(a.record);
+  } catch (err) {
+    j.log.warn({ err, job: id }, 'jobs: the job-end hook failed');
+  }
   let recorded = false;
   try {
     await retrying(() => record(j, a, change));

@@ -1,6 +1,7 @@
 import type { Run } from '../engine/engine.js';
 import type { RunResult, RunSpec } from '../engine/types.js';
 import { EngineClosedError } from '../errors.js';
+import { answerStatus } from './answer.js';
 import { nowIso, type Active, type Jobs, type Outcome } from './context.js';
 import { push } from './event-log.js';
 import { reduceEvent } from './events.js';
@@ -52,7 +53,7 @@ export async function drive(
     else if (status === 'timeout') reason = `stopped after ${Math.round((steps[0]?.timeoutMs ?? j.opts.config.runner.timeoutMs) / 1000)} s (RUNNER_TIMEOUT)`;
   }
   const answer = shape(last);
-  const http = last.rc === 0 ? 200 : 500;
+  const http = answerStatus(last);
   await beforeEnd?.(answer);
   await transition(j, a, {
     status, rc: last.rc, started_at: a.record.started_at, finished_at: Date.now(), reason: reason ? a.redactor.text(reason) : null,

@@ -33,7 +33,9 @@ import type { VmStatus } from './vm-status.js';
 /** What travels on a feed's channel (and is kept as its snapshot). */
 type WireMessage =
   | { seq: number; from: string; vms: VmStatus[] | null; error?: string }
-  | { released: true; from: string };
+  | { released: true; from: string }
+  /** A job ended on an instance that does not poll the node: the leader polls now (NodePoller.refresh). */
+  | { refresh: true; from: string };
 
 /** Lease: taken when free, renewed when ours. 1 when we hold it. */
 const ACQUIRE = `
@@ -164,6 +166,10 @@ export class SharedNode extends NodePoller {
       if (m.from !== this.hub.instanceId) this.kick(); // the lease is free: try now
       return;
     }
+    if ('refresh' in m) {
+      if (m.from !== this.hub.instanceId && this.role === 'leader') super.refresh();
+      return;
+    }
     if (typeof m.seq !== 'number' || m.seq <= this.lastSeq) return;
     this.lastSeq = m.seq;
     this.lastMessageAt = Date.now();
@@ -171,6 +177,17 @@ export class SharedNode extends NodePoller {
     if (m.error !== undefined) this.applyFailure(m.error, m.vms);
     else if (Array.isArray(m.vms)) this.applySnapshot(m.vms);
     this.emit('received', m.seq);
+  }
+
+  /** A job changed the node: polled now here, or, when another instance polls it, asked of that one. */
+  override refresh(): void {
+    if (this.role === 'follower' && this.size > 0 && !this.ended) {
+      void this.hub.askRefresh(this).then((sent) => {
+        if (!sent) super.refresh(); // Redis failed: the next round here polls locally
+      });
+      return;
+    }
+    super.refresh();
   }
 
   override stop(): void {
@@ -294,6 +311,16 @@ export class SharedStatusHub extends FeedHub<SharedNode> implements StatusHub {
     } catch (err) {
       this.log.debug({ node: node.node, err: (err as Error).message }, 'vm-status sharing: publish failed');
       return -1;
+    }
+  }
+
+  /** Asks the feed's leader for a poll now (a job ended here); false when Redis failed. */
+  async askRefresh(node: SharedNode): Promise<boolean> {
+    try {
+      await this.cmd.publish(node.keys.channel, JSON.stringify({ refresh: true, from: this.instanceId } satisfies WireMessage));
+      return true;
+    } catch {
+      return false;
     }
   }
 

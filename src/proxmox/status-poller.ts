@@ -16,6 +16,11 @@ export interface Subscriber {
  */
 export interface StatusHub {
   subscribe(creds: ProxmoxCredentials, node: string, sub: Subscriber): () => void;
+  /**
+   * A job changed guests of `node`: its viewers get the new state now rather than at the next
+   * regular poll (NodePoller.refresh). Nothing happens when nobody views the node.
+   */
+  refresh(node: string): void;
   /** Live node feeds (metrics, tests, the benchmark). */
   readonly active: NodePoller[];
   close(): void | Promise<void>;
@@ -56,6 +61,8 @@ export class NodePoller extends EventEmitter {
   private staleError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  /** A refresh asked for while a round was under way: one more round at once after it. */
+  private refreshPending = false;
   private stopped = false;
   private readonly client: ProxmoxClient;
   /** Polls of Proxmox made by this process (for tests and the benchmark: one per interval, not one per client). */
@@ -123,6 +130,21 @@ export class NodePoller extends EventEmitter {
     void this.tick();
   }
 
+  /**
+   * Something changed on the node (a job ended): the next round now, in place of the regular one
+   * (the interval counts again from it, so Proxmox is not asked twice). A round already under way
+   * may have read the node before the change: then one more round follows it at once. Several
+   * refreshes meanwhile make one round.
+   */
+  refresh(): void {
+    if (this.subscribers.size === 0 || this.stopped) return;
+    if (this.polling || !this.timer) {
+      this.refreshPending = true;
+      return;
+    }
+    this.kick();
+  }
+
   private async tick(): Promise<void> {
     this.timer = null;
     if (this.subscribers.size === 0 || this.stopped) return;
@@ -134,8 +156,10 @@ export class NodePoller extends EventEmitter {
       this.log.error({ node: this.node, err: (err as Error).message }, 'status round failed');
     } finally {
       this.polling = false;
+      const again = this.refreshPending;
+      this.refreshPending = false;
       if (this.subscribers.size > 0 && !this.stopped) {
-        this.timer = setTimeout(() => void this.tick(), Math.max(0, this.nextDelay(performance.now() - started)));
+        this.timer = setTimeout(() => void this.tick(), again ? 0 : Math.max(0, this.nextDelay(performance.now() - started)));
       }
     }
   }
@@ -237,6 +261,11 @@ export abstract class FeedHub<P extends NodePoller> {
   /** Live pollers (tests, metrics). */
   get active(): P[] {
     return [...this.pollers.values()];
+  }
+
+  /** A job changed guests of `node`: every feed of that node (whatever the Proxmox API or token) refreshes. */
+  refresh(node: string): void {
+    for (const p of this.pollers.values()) if (p.node === node) p.refresh();
   }
 
   close(): void | Promise<void> {

@@ -83,6 +83,7 @@ export const RunResponse = Type.Object(
     result: Type.Optional(Type.Array(Type.Unknown(), { description: 'values published by the playbook for the action (as_json mode)' })),
     log_multiline: Type.Optional(Type.Array(Type.String(), { description: 'Ansible output, one line per item, ANSI codes removed' })),
     error: Type.Optional(Type.String({ description: 'first failing line of the log (failed as_json runs)' })),
+    detail: Type.Optional(Type.String({ description: 'failed runs: what happened, in words (with Proxmox\'s message)' })),
   },
   { description: 'Result of a playbook run' },
 );

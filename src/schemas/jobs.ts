@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { isFinal, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
-import { NODE_PATTERN } from './common.js';
+import { NODE_PATTERN, Responses } from './common.js';
 import { component } from './components.js';
 
 /** What the API shows of a job, and the TypeBox schemas of the /v0/jobs routes. */
@@ -74,11 +74,20 @@ export const LockConflictSchema = Type.Object(
   { description: 'A VM of the request is being changed by another job (after waiting JOBS_LOCK_WAIT)' },
 );
 
+const LockConflict = component('LockConflict', LockConflictSchema);
+
 /** The job schemas several routes answer with, as components (see schemas/components.ts). */
 export const JobComponents = {
   Job: component('Job', JobSchema),
   Accepted: component('JobAccepted', JobAcceptedSchema),
-  LockConflict: component('LockConflict', LockConflictSchema),
+  LockConflict,
+  /**
+   * The 409 of a playbook route: a VM of the request held by another job (nothing ran), or the run
+   * failed because Proxmox refused: what it would create already exists, or the guest is locked.
+   */
+  Conflict: component('ConflictResponse', Type.Union([LockConflict.ref, Responses.Run.ref], {
+    description: 'A VM is held by another job (LockConflict), or Proxmox refused: it exists already, or the guest is locked',
+  })),
 } as const;
 
 const statusList = `^(${JOB_STATUSES.join('|')})(,(${JOB_STATUSES.join('|')}))*$`;

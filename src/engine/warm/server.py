@@ -12,7 +12,10 @@ of this protocol, each a JSON object with the key "r42warm":
     {"r42warm": "playbook", "pid": N, "mode": "warm"|"exec", "why": "..."}
                                                 the playbook process exists
     {"r42warm": "stderr", "data": "..."}        what ansible-runner wrote to stderr
-    {"r42warm": "exit", "rc": N}                ansible-runner's exit status; the end of the run
+    {"r42warm": "exit", "rc": N, "signal": N|null}
+                                                ansible-runner's exit status, and the signal that
+                                                killed the playbook process if one did (ansible-runner
+                                                itself then says rc None, exit 0); the end of the run
 A connection that ends without "exit" is a run whose process died (killed, crashed).
 
 Per run (two forks, the shape of a normal run):
@@ -515,6 +518,7 @@ def run_process(request, server_settings):
     """Runs in the forked child; never returns."""
     rc = 1
     stderr_fd = None
+    playbook_end = {'signal': None}
     try:
         os.environ.clear()
         os.environ.update(request['env'])
@@ -565,7 +569,12 @@ def run_process(request, server_settings):
                 # is already known, and the sleep is 0.1 s of every run's wall time.
                 if self.ptyproc.terminated:
                     self.ptyproc.delayafterclose = 0
-                super().close(force)
+                try:
+                    super().close(force)
+                finally:
+                    # ansible-runner records a playbook killed by a signal as rc None (and exits
+                    # 0): the engine learns the signal from the exit message.
+                    playbook_end['signal'] = self.signalstatus
 
         pexpect.spawn = WarmSpawn
         # ansible-runner's CLI takes defaults from the environment at import time
@@ -598,7 +607,7 @@ def run_process(request, server_settings):
                 data += chunk
             if data:
                 control({'r42warm': 'stderr', 'data': data.decode('utf-8', 'replace')})
-        control({'r42warm': 'exit', 'rc': rc})
+        control({'r42warm': 'exit', 'rc': rc, 'signal': playbook_end['signal']})
     except BaseException:
         pass
     os._exit(rc if isinstance(rc, int) and 0 <= rc < 256 else 1)

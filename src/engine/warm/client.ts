@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { makeInstanceDir } from '../../config/instance-dirs.js';
 import { signal } from '../process-tree.js';
 
 const WARM_SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server.py');
@@ -68,9 +68,11 @@ export class WarmServer extends EventEmitter {
       // The socket lives in a 0700 directory of the system temp dir (not RUNNER_TMP_DIR, which
       // holds only runs' private directories), and the server answers only its parent (this
       // process), checked by the peer's pid (SO_PEERCRED). Node cannot connect to abstract sockets.
+      // The directory is named after this process: should it be killed (SIGKILL) with its server,
+      // the next start removes it (config/instance-dirs.ts).
       let dir: string;
       try {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r42-warm-'));
+        dir = makeInstanceDir('r42-warm-');
       } catch (err) {
         this.ready = null;
         reject(err as Error);

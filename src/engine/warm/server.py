@@ -640,6 +640,13 @@ def serve(sock_path):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     def stop(*_):
         jinja_cache.remove()
+        # The socket and its directory (the engine's; it removes them too while it lives): when
+        # the engine was killed, nothing of this server is left behind either.
+        for remove in (lambda: os.unlink(sock_path), lambda: os.rmdir(os.path.dirname(os.path.abspath(sock_path)))):
+            try:
+                remove()
+            except OSError:
+                pass
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)

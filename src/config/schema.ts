@@ -70,6 +70,10 @@ export const envSchema = Type.Object({
     ['ansible-runner', 'warm'] as const, 'warm',
     '`warm`: each run is forked from one pre-started Python with ansible-runner and Ansible already imported (same arguments, events, artifacts and rc; see "The engine"); `ansible-runner`: each run is an `ansible-runner run` process',
   ),
+  RUNNER_WARM_PING_TIMEOUT: seconds(
+    5, 0.2, 600,
+    'with the warm engine: its server is pinged every second (or every half of this when shorter); one that has not answered within this (stopped, hung) is killed, the runs it held end `failed` saying so, `/readyz` answers 503 naming it until a new server answers, and a new one is started',
+  ),
   STATUS_POLL_INTERVAL: seconds(5, 0.05, 3600, '`/ws/vm-status` poll period'),
   STATUS_HEARTBEAT_INTERVAL: seconds(30, 0.05, 3600, '`/ws/vm-status` ping period'),
   STATUS_MAX_BUFFERED_BYTES: whole(1024 * 1024, 1024, 1 << 30, 'unsent data after which a slow status viewer is dropped'),

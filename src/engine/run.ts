@@ -142,7 +142,7 @@ export class Run extends EventEmitter {
       const killed = this.stopReason || this.lostReason ? null : await this.abnormalEnd(privateDir);
       // A stopped run's log ends wherever Ansible was: say why it ends there.
       if (this.stopReason) outcome.events = [...outcome.events, verboseEvent(this.stopText())];
-      else if (this.lostReason) outcome.events = [...outcome.events, verboseEvent(`ERROR! the run was lost: ${this.lostReason}`)];
+      else if (this.lostReason) outcome = { ...outcome, reason: `the run was lost: ${this.lostReason}`, events: [...outcome.events, verboseEvent(`ERROR! the run was lost: ${this.lostReason}`)] };
       else if (killed) {
         // ansible-runner records a playbook killed by a signal as rc None and exits 0: a failure,
         // rc 128 + the signal's number as a shell reports it.
@@ -269,7 +269,11 @@ export class Run extends EventEmitter {
         },
       };
       const onServerExit = (e: { generation: number; reason: string }) => {
-        if (e.generation === generation && !this.stopReason) this.lostReason ??= e.reason;
+        if (e.generation !== generation) return;
+        if (!this.stopReason) this.lostReason ??= e.reason;
+        // Its server gone (killed, crashed, or killed because it hung), the run is lost: nothing
+        // of it waits for ansible-runner's own cancel (its parent-death SIGTERM) to go.
+        this.killTree();
       };
       warm.on('exit', onServerExit);
       this.abortWarm = () => socket.destroy();
@@ -314,9 +318,9 @@ export class Run extends EventEmitter {
         warm.off('exit', onServerExit);
         for (const t of this.timers) clearTimeout(t);
         if (exitRc === null && !this.stopReason) {
-          this.lostReason ??= started
+          this.lostReason ??= warm.endReason(generation) ?? (started
             ? 'its process ended without an exit status (killed or crashed)'
-            : 'the warm engine process ended before the run started';
+            : 'the warm engine process ended before the run started');
         }
         let rc = exitRc ?? -1;
         // ansible-runner canceled by its server's end (parent-death signal) reports 254, canceled.

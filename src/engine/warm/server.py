@@ -17,6 +17,8 @@ of this protocol, each a JSON object with the key "r42warm":
                                                 killed the playbook process if one did (ansible-runner
                                                 itself then says rc None, exit 0); the end of the run
 A connection that ends without "exit" is a run whose process died (killed, crashed).
+On its stdin the server gets the engine's liveness pings (a line each) and answers each read
+with {"pong": true} on its stdout; the end of its stdin (the engine gone) stops it.
 
 Per run (two forks, the shape of a normal run):
   server ──fork──> run process: new session (its process group is the run's), the request's
@@ -662,6 +664,9 @@ def serve(sock_path):
             if key.data == 'stdin':
                 if not os.read(sys.stdin.fileno(), 4096):
                     stop()  # the engine is gone
+                # The engine's liveness ping (a line, every second): this loop still turns.
+                sys.stdout.write('{"pong": true}\n')
+                sys.stdout.flush()
                 continue
             conn, _ = lsock.accept()
             peer_pid = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))[0]

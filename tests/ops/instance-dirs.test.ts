@@ -86,5 +86,5 @@ describe('temp directories of a killed service', () => {
     // An orderly stop removes its own.
     await b.stop();
     expect(ofB.filter((n) => fs.existsSync(`${tmp}/${n}`))).toEqual([]);
-  });
+  }, 150_000); // three service processes and five warm runs: ~30 s alone, twice that on a busy machine
 });

@@ -114,6 +114,7 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
 
     const asyncRun = await playbookOf(asyncId, asyncVm);
     const syncRun = await playbookOf(syncId, syncVm);
+    const killedAt = Date.now();
     process.kill(asyncRun.playbook, sig);
     process.kill(syncRun.playbook, sig);
 
@@ -127,7 +128,9 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
     expect(survivors.map((p) => `${p} ${cmdline(p)}`)).toEqual([]);
     expect(orphans).toEqual([]);
 
+    const lockMs = Date.now() - killedAt;
     const s = await syncAnswer;
+    console.log(`${engine}, ${sig}: the next request had the VM's lock ${lockMs} ms after the kill, the synchronous answer came after ${Date.now() - killedAt} ms`);
     expect(s.status).toBe(500);
     expect(s.body.rc).not.toBe(0);
     expect(s.body.error).toContain(`the playbook was killed by ${sig}`);

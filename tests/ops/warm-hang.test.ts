@@ -129,5 +129,5 @@ describe('a hung warm engine server', () => {
     const list = await call('POST', '/v0/admin/proxmox/vms/list', { proxmox_node: 'px-testing' });
     expect(list.status, JSON.stringify(list.body)).toBe(200);
     console.log(`hung warm server (ping timeout ${PING_TIMEOUT_S} s): /readyz 503 after ${detectedMs} ms, sync run failed after ${failedMs} ms, ready again after ${readyAgainMs} ms`);
-  });
+  }, 120_000);
 });

@@ -42,7 +42,7 @@ export const envSchema = Type.Object({
   ),
   API_BACKEND_VAULT_FILE: optional('extra-vars file given to every run as `-e @file` (the Proxmox credentials, usually vault-encrypted); must be readable'),
   VAULT_PASSWORD_FILE: optional('vault password file, used as is (must exist; never deleted)'),
-  VAULT_PASSWORD: optional('vault password; written to a private temp file (0600 in a 0700 directory) deleted on shutdown, SIGINT/SIGTERM included. Ignored when `VAULT_PASSWORD_FILE` is set'),
+  VAULT_PASSWORD: optional('vault password; written to a private temp file (0600 in a 0700 directory) deleted on shutdown, SIGINT/SIGTERM included; the directory is named after the process (`r42-vault-<pid>-<start>-…`), and one a killed process (SIGKILL, out of memory) left is removed by the next start. Ignored when `VAULT_PASSWORD_FILE` is set'),
   CORS_ORIGIN_REGEX: text('allowed browser origins (credentials allowed, methods GET/POST/DELETE/OPTIONS)', { default: DEFAULT_CORS_ORIGIN_REGEX }),
   HOST: text('listen address', { default: '0.0.0.0' }),
   PORT: whole(8000, 0, 65535, 'listen port'),

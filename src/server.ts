@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { exitOnSignals } from './shutdown.js';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { VaultPassword } from './config/vault.js';
+import { sweepDeadInstances } from './config/instance-dirs.js';
 import { ConfigError } from './config/errors.js';
 
 /** Process entry point: configuration, vault file, HTTP server, signals. */
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
   });
+  // What a killed instance left in the temp dir (its vault password file, its warm engine's socket).
+  const swept = sweepDeadInstances();
+  if (swept.length > 0) log.info({ removed: swept }, 'removed the temp directories of dead service processes');
   const vault = new VaultPassword(config);
   if (!vault.file) log.warn('no VAULT_PASSWORD_FILE or VAULT_PASSWORD: playbooks that need the vault will fail');
 

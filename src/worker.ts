@@ -2,6 +2,7 @@ import pino from 'pino';
 import { loadConfig, loadDotEnv } from './config/env.js';
 import { ConfigError } from './config/errors.js';
 import { VaultPassword } from './config/vault.js';
+import { sweepDeadInstances } from './config/instance-dirs.js';
 import { Engine } from './engine/engine.js';
 import { PgJobStore } from './jobs/pg-store.js';
 import { ServiceSecrets } from './jobs/secrets.js';
@@ -27,6 +28,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = pino({ level: config.logLevel }).child({ role: 'worker' });
+  // What a killed instance left in the temp dir (its vault password file, its warm engine's socket).
+  const swept = sweepDeadInstances();
+  if (swept.length > 0) log.info({ removed: swept }, 'removed the temp directories of dead service processes');
   const vault = new VaultPassword(config);
   if (!vault.file) log.warn('no VAULT_PASSWORD_FILE or VAULT_PASSWORD: playbooks that need the vault will fail');
   let store: PgJobStore;

@@ -116,6 +116,8 @@ export interface RunnerConfig {
   shutdownGraceMs: number;
   /** `warm` (default): runs forked from a pre-imported Python (src/engine/warm/); `ansible-runner`: a process per run. */
   engine: 'ansible-runner' | 'warm';
+  /** RUNNER_WARM_PING_TIMEOUT: a warm server that does not answer a liveness ping within this is killed and replaced. */
+  warmPingTimeoutMs: number;
 }
 
 export { DEFAULT_CORS_ORIGIN_REGEX } from './schema.js';
@@ -313,6 +315,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       cancelGraceMs: ms(e.RUNNER_CANCEL_GRACE),
       shutdownGraceMs: ms(e.SHUTDOWN_GRACE),
       engine: e.RUNNER_ENGINE,
+      warmPingTimeoutMs: ms(e.RUNNER_WARM_PING_TIMEOUT),
     }),
     status: Object.freeze({
       pollIntervalMs: ms(e.STATUS_POLL_INTERVAL),

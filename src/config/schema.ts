@@ -42,7 +42,7 @@ export const envSchema = Type.Object({
   ),
   API_BACKEND_VAULT_FILE: optional('extra-vars file given to every run as `-e @file` (the Proxmox credentials, usually vault-encrypted); must be readable'),
   VAULT_PASSWORD_FILE: optional('vault password file, used as is (must exist; never deleted)'),
-  VAULT_PASSWORD: optional('vault password; written to a private temp file (0600 in a 0700 directory) deleted on shutdown, SIGINT/SIGTERM included. Ignored when `VAULT_PASSWORD_FILE` is set'),
+  VAULT_PASSWORD: optional('vault password; written to a private temp file (0600 in a 0700 directory) deleted on shutdown, SIGINT/SIGTERM included; the directory is named after the process (`r42-vault-<pid>-<start>-…`), and one a killed process (SIGKILL, out of memory) left is removed by the next start. Ignored when `VAULT_PASSWORD_FILE` is set'),
   CORS_ORIGIN_REGEX: text('allowed browser origins (credentials allowed, methods GET/POST/DELETE/OPTIONS)', { default: DEFAULT_CORS_ORIGIN_REGEX }),
   HOST: text('listen address', { default: '0.0.0.0' }),
   ALLOWED_HOSTS: optional(
@@ -73,6 +73,10 @@ export const envSchema = Type.Object({
   RUNNER_ENGINE: oneOf(
     ['ansible-runner', 'warm'] as const, 'warm',
     '`warm`: each run is forked from one pre-started Python with ansible-runner and Ansible already imported (same arguments, events, artifacts and rc; see "The engine"); `ansible-runner`: each run is an `ansible-runner run` process',
+  ),
+  RUNNER_WARM_PING_TIMEOUT: seconds(
+    5, 0.2, 600,
+    'with the warm engine: its server is pinged every second (or every half of this when shorter); one that has not answered within this (stopped, hung) is killed, the runs it held end `failed` saying so, `/readyz` answers 503 naming it until a new server answers, and a new one is started',
   ),
   STATUS_POLL_INTERVAL: seconds(5, 0.05, 3600, '`/ws/vm-status` poll period'),
   STATUS_HEARTBEAT_INTERVAL: seconds(30, 0.05, 3600, '`/ws/vm-status` ping period'),

@@ -58,7 +58,7 @@ export class Engine {
     const r = opts.config.runner;
     const env = childEnvironment(opts.baseEnv ?? process.env, opts.config.projectRootDir);
     const engine = r.engine ?? 'warm';
-    this.warm = engine === 'warm' ? WarmServer.acquire({ python: runnerPython(r.bin), env, tmpDir: r.tmpDir, log: opts.log }) : null;
+    this.warm = engine === 'warm' ? WarmServer.acquire({ python: runnerPython(r.bin), env, tmpDir: r.tmpDir, log: opts.log, pingTimeoutMs: r.warmPingTimeoutMs }) : null;
     this.runEnv = {
       bin: r.bin,
       tmpDir: r.tmpDir,

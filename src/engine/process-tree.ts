@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 
 /**
  * The one /proc scanner (Linux): calls `visit` with every live process but this one and a reader
@@ -83,3 +84,43 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
  * session of its own: this finds it even when the runner died before reporting its pid.
  */
 export const processesWithEnvironment = (needle: string): number[] => processesNaming(needle, ['environ']);
+
+/**
+ * Pids of the process group or session `id` (a playbook process leads both: ptyprocess makes it
+ * a session leader). Its forked workers stay in them after it dies, orphaned to pid 1, where no
+ * walk of parent links finds them.
+ */
+export function groupMembers(id: number): number[] {
+  const out: number[] = [];
+  forEachProcess((pid, read) => {
+    const f = statFields(read('stat'));
+    if (Number(f[2]) === id || Number(f[3]) === id) out.push(pid);
+  });
+  return out;
+}
+
+/** Running: alive and not a zombie (a zombie is dead, only waiting for its parent to reap it). */
+export function isRunning(pid: number): boolean {
+  try {
+    return statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once none of `pids` runs any more, or after `timeoutMs`; the pids still running. */
+export async function waitGone(pids: Iterable<number>, timeoutMs: number): Promise<number[]> {
+  let left = [...pids].filter(isRunning);
+  const end = Date.now() + timeoutMs;
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 10));
+    left = left.filter(isRunning);
+  }
+  return left;
+}
+
+/** `SIGKILL` for 9; `signal 77` for a number Node does not name. */
+export function signalName(n: number): string {
+  const name = Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? `signal ${n}`;
+}

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { toUnsafeYaml } from './extravars.js';
-import { descendants, isAlive, processesWithEnvironment, signal } from './process-tree.js';
+import { fileURLToPath } from 'node:url';
+import { descendants, groupMembers, isAlive, processesWithEnvironment, signal, signalName, waitGone } from './process-tree.js';
 import type { RunResult, RunSpec, RunStatus, RunnerEvent } from './types.js';
 import type { WarmServer } from './warm/client.js';
 
@@ -35,6 +36,28 @@ interface RunProcess {
 }
 
 export type RunState = 'queued' | 'running' | 'finished';
+
+/** Runs ansible-runner's script and records how its playbook process ended (see the file). */
+const RUNNER_EXIT_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runner_exit.py');
+/** The plain engine's report of how the playbook ended, in the run's private directory. */
+const PLAYBOOK_EXIT_FILE = 'r42-playbook-exit.json';
+/** How long the end of a run waits for the processes it killed to be gone. */
+const KILL_WAIT_MS = 5000;
+
+/**
+ * The Python interpreter of ansible-runner's script when its #! line names one by absolute path
+ * (Debian's: /usr/bin/python3): the plain engine then runs the script through runner_exit.py in
+ * that interpreter. Otherwise (a binary, `#!/usr/bin/env`) null: the script is spawned as is.
+ */
+export function runnerInterpreter(runnerBin: string): string | null {
+  try {
+    const first = fs.readFileSync(runnerBin, 'latin1').slice(0, 256).split('\n', 1)[0] ?? '';
+    const m = /^#!\s*(\/\S*\/python[0-9.]*)\s*$/.exec(first);
+    return m ? m[1]! : null;
+  } catch {
+    return null;
+  }
+}
 type StopReason = 'canceled' | 'timeout';
 
 /** POSIX shell quoting: ansible-runner shell-splits its --cmdline value. */
@@ -69,6 +92,8 @@ export class Run extends EventEmitter {
   private lostReason: string | null = null;
   private stopReason: StopReason | null = null;
   private playbookPid: number | null = null;
+  /** The signal that ended the playbook process (pexpect's signalstatus), when one did. */
+  private playbookSignal: number | null = null;
   private doomed: number[] = [];
   private timers: NodeJS.Timeout[] = [];
   private settle!: (r: RunResult) => void;
@@ -114,15 +139,25 @@ export class Run extends EventEmitter {
       const exit = this.ctx.engine === 'warm' && this.ctx.warm ? await this.warmAndWait(args, privateDir) : await this.spawnAndWait(args, privateDir);
       const fromDisk = await readArtifactEvents(path.join(privateDir, 'artifacts', this.id));
       outcome = { ...exit, events: fromDisk ?? exit.events };
+      const killed = this.stopReason || this.lostReason ? null : await this.abnormalEnd(privateDir);
       // A stopped run's log ends wherever Ansible was: say why it ends there.
       if (this.stopReason) outcome.events = [...outcome.events, verboseEvent(this.stopText())];
-      else if (this.lostReason) outcome.events = [...outcome.events, verboseEvent(`ERROR! the run was lost: ${this.lostReason}`)];
+      else if (this.lostReason) outcome = { ...outcome, reason: `the run was lost: ${this.lostReason}`, events: [...outcome.events, verboseEvent(`ERROR! the run was lost: ${this.lostReason}`)] };
+      else if (killed) {
+        // ansible-runner records a playbook killed by a signal as rc None and exits 0: a failure,
+        // rc 128 + the signal's number as a shell reports it.
+        this.ctx.log.warn({ run: this.id, reason: killed.reason }, 'the playbook process did not exit normally');
+        outcome = { rc: killed.rc, status: 'failed', reason: killed.reason, events: [...outcome.events, verboseEvent(`ERROR! ${killed.reason}`)] };
+      }
     } catch (err) {
       this.ctx.log.error({ err, run: this.id }, 'ansible-runner could not be started');
       const text = `ERROR! ansible-runner could not be started: ${(err as Error).message}`;
       outcome = { rc: -1, status: this.stopReason ?? 'failed', events: [verboseEvent(text)] };
     } finally {
-      this.killTree();
+      // Nothing of the run may outlive it (its caller releases the VM locks next): every process
+      // killed is waited for.
+      const left = await waitGone(this.killTree(), KILL_WAIT_MS);
+      if (left.length > 0) this.ctx.log.error({ run: this.id, pids: left }, `processes of the run still there ${KILL_WAIT_MS / 1000} s after SIGKILL`);
       if (privateDir) await fs.promises.rm(privateDir, { recursive: true, force: true }).catch(() => undefined);
     }
     this.finish(outcome);
@@ -154,7 +189,19 @@ export class Run extends EventEmitter {
     const { ctx, spec } = this;
     return new Promise((resolve, reject) => {
       const live: RunnerEvent[] = [];
-      const child = spawn(ctx.bin, args, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // Through runner_exit.py when the script is Python's (it is): the same script, arguments and
+      // environment, plus a report of how the playbook process ended, which ansible-runner loses.
+      const python = runnerInterpreter(ctx.bin);
+      if (python) {
+        try {
+          fs.accessSync(ctx.bin, fs.constants.X_OK);
+        } catch (err) {
+          reject(new Error(`spawn ${ctx.bin} ${(err as NodeJS.ErrnoException).code ?? 'EACCES'}`));
+          return;
+        }
+      }
+      const [command, argv] = python ? [python, [RUNNER_EXIT_SCRIPT, path.join(cwd, PLAYBOOK_EXIT_FILE), ctx.bin, ...args]] : [ctx.bin, args];
+      const child = spawn(command, argv, { cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       this.child = {
         pid: child.pid,
         alive: () => child.exitCode === null && child.signalCode === null,
@@ -222,7 +269,11 @@ export class Run extends EventEmitter {
         },
       };
       const onServerExit = (e: { generation: number; reason: string }) => {
-        if (e.generation === generation && !this.stopReason) this.lostReason ??= e.reason;
+        if (e.generation !== generation) return;
+        if (!this.stopReason) this.lostReason ??= e.reason;
+        // Its server gone (killed, crashed, or killed because it hung), the run is lost: nothing
+        // of it waits for ansible-runner's own cancel (its parent-death SIGTERM) to go.
+        this.killTree();
       };
       warm.on('exit', onServerExit);
       this.abortWarm = () => socket.destroy();
@@ -235,7 +286,7 @@ export class Run extends EventEmitter {
       lines.on('line', (line) => {
         if (line.startsWith('{"r42warm"')) {
           try {
-            const msg = JSON.parse(line) as { r42warm: string; pid?: number; rc?: number; data?: string; mode?: string; why?: string };
+            const msg = JSON.parse(line) as { r42warm: string; pid?: number; rc?: number; data?: string; mode?: string; why?: string; signal?: number | null };
             if (msg.r42warm === 'started' && msg.pid) {
               started = true;
               this.child!.pid = msg.pid;
@@ -250,6 +301,7 @@ export class Run extends EventEmitter {
               if (stderr.length < 16_384) stderr += msg.data ?? '';
             } else if (msg.r42warm === 'exit') {
               exitRc = msg.rc ?? null;
+              if (msg.signal) this.playbookSignal = msg.signal;
             }
             return;
           } catch {
@@ -266,9 +318,9 @@ export class Run extends EventEmitter {
         warm.off('exit', onServerExit);
         for (const t of this.timers) clearTimeout(t);
         if (exitRc === null && !this.stopReason) {
-          this.lostReason ??= started
+          this.lostReason ??= warm.endReason(generation) ?? (started
             ? 'its process ended without an exit status (killed or crashed)'
-            : 'the warm engine process ended before the run started';
+            : 'the warm engine process ended before the run started');
         }
         let rc = exitRc ?? -1;
         // ansible-runner canceled by its server's end (parent-death signal) reports 254, canceled.
@@ -293,8 +345,8 @@ export class Run extends EventEmitter {
     return 'ERROR! the run was canceled';
   }
 
-  /** Last resort after a cancel or on exit: nothing of this run may outlive it. */
-  private killTree(): void {
+  /** Last resort after a cancel or on exit: nothing of this run may outlive it. Returns the pids killed. */
+  private killTree(): number[] {
     const child = this.child;
     const pids = new Set(this.doomed);
     if (child?.pid && child.alive()) {
@@ -303,13 +355,41 @@ export class Run extends EventEmitter {
       if (this.ctx.engine === 'warm') signal(-child.pid, 'SIGKILL');
       signal(child.pid, 'SIGKILL');
     }
-    if (this.playbookPid && isAlive(this.playbookPid)) signal(-this.playbookPid, 'SIGKILL');
+    // The playbook process leads a session and process group of its own (the pty's); its forked
+    // workers stay in them when it dies (killed, out of memory), orphaned to pid 1, where the
+    // walk above no longer finds them: every member goes, whether the leader lives or not.
+    if (this.playbookPid) for (const pid of groupMembers(this.playbookPid)) pids.add(pid);
+    if (this.ctx.engine === 'warm' && child?.pid) for (const pid of groupMembers(child.pid)) pids.add(pid);
     // A run stopped early (before ansible-playbook printed an event) may have left a playbook
     // process the runner no longer knows about: find it by the run id in its environment.
     // (A warm run's processes are forks: their environment block is the server's, and the
     // server reports the playbook process as soon as it exists.)
-    if (this.ctx.engine !== 'warm' && (this.stopReason || this.exitRc !== 0)) for (const pid of processesWithEnvironment(this.id)) pids.add(pid);
+    if (this.ctx.engine !== 'warm' && (this.stopReason || this.exitRc !== 0 || this.playbookSignal)) for (const pid of processesWithEnvironment(this.id)) pids.add(pid);
     for (const pid of pids) if (isAlive(pid)) signal(pid, 'SIGKILL');
+    return [...pids];
+  }
+
+  /**
+   * A run whose playbook process did not exit (killed by a signal: the OOM killer, kill -9,
+   * SIGTERM): ansible-runner writes rc `None` and status `failed` to its artifacts and exits 0.
+   * The signal comes from runner_exit.py's report (plain engine) or the run process's `exit`
+   * message (warm engine); `None` in the artifacts without either still means no exit status.
+   */
+  private async abnormalEnd(privateDir: string): Promise<{ rc: number; reason: string } | null> {
+    if (this.ctx.engine !== 'warm' || !this.ctx.warm) {
+      try {
+        const report = JSON.parse(await fs.promises.readFile(path.join(privateDir, PLAYBOOK_EXIT_FILE), 'utf8')) as { pid?: number; signalstatus?: number | null };
+        if (report.signalstatus) this.playbookSignal = report.signalstatus;
+        if (report.pid) this.playbookPid ??= report.pid;
+      } catch {
+        // no report: ansible-runner spawned as is, or it never started the playbook
+      }
+    }
+    const pid = this.playbookPid ? ` (process ${this.playbookPid})` : '';
+    if (this.playbookSignal) return { rc: 128 + this.playbookSignal, reason: `the playbook was killed by ${signalName(this.playbookSignal)}${pid}` };
+    const rc = await fs.promises.readFile(path.join(privateDir, 'artifacts', this.id, 'rc'), 'utf8').catch(() => null);
+    if (rc?.trim() === 'None') return { rc: -1, reason: `the playbook process${pid} ended without an exit status (killed by a signal)` };
+    return null;
   }
 
   private finish(r: Omit<RunResult, 'id' | 'queuedMs' | 'durationMs'>): void {

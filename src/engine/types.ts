@@ -47,6 +47,8 @@ export interface RunResult {
   status: RunStatus;
   /** Every job event in counter order, including the verbose ones (ERROR! lines of a parse failure). */
   events: RunnerEvent[];
+  /** Why a failed run ended without Ansible's own exit status (its playbook process killed by a signal, ...). */
+  reason?: string;
   queuedMs: number;
   durationMs: number;
 }

@@ -84,6 +84,8 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
     } catch {
       checks.ansible_runner = { ok: false, detail: `${deps.config.runner.bin} is not executable` };
     }
+    // The warm engine's server: a hung one is being replaced (src/engine/warm/client.ts).
+    if (deps.engine.warm) checks.warm_engine = deps.engine.warm.health;
     let creds;
     try {
       creds = deps.vmNames.credentials();

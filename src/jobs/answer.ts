@@ -33,7 +33,8 @@ export function shapeAnswer(shape: AnswerShape, run: RunResult): Record<string, 
     // A stopped run's log ends with the engine's line saying why (canceled, timed out): that is its
     // error, not whatever Ansible was retrying when it was stopped.
     const stopped = run.status === 'canceled' || run.status === 'timeout';
-    const line = stopped ? [...lines].reverse().find((l) => l.startsWith('ERROR!')) : lines.find((l) => FAILURE_LINE.test(l));
+    // So does a run whose playbook process was killed (its reason: the signal).
+    const line = stopped || run.reason ? [...lines].reverse().find((l) => l.startsWith('ERROR!')) : lines.find((l) => FAILURE_LINE.test(l));
     answer.error = line?.trim() ?? (stopped ? `ERROR! the run was ${run.status === 'timeout' ? 'stopped: it timed out' : 'canceled'}` : `Ansible exited with rc=${run.rc}`);
     answer.detail = describeFailure(run).detail;
   }

@@ -50,6 +50,7 @@ export async function drive(
   } else {
     status = last.status;
     if (status === 'canceled') reason = a.cancelReason ?? 'canceled (service shutting down)';
+    else if (status === 'failed' && last.reason) reason = last.reason;
     else if (status === 'timeout') reason = `stopped after ${Math.round((steps[0]?.timeoutMs ?? j.opts.config.runner.timeoutMs) / 1000)} s (RUNNER_TIMEOUT)`;
   }
   const answer = shape(last);

@@ -12,8 +12,13 @@ of this protocol, each a JSON object with the key "r42warm":
     {"r42warm": "playbook", "pid": N, "mode": "warm"|"exec", "why": "..."}
                                                 the playbook process exists
     {"r42warm": "stderr", "data": "..."}        what ansible-runner wrote to stderr
-    {"r42warm": "exit", "rc": N}                ansible-runner's exit status; the end of the run
+    {"r42warm": "exit", "rc": N, "signal": N|null}
+                                                ansible-runner's exit status, and the signal that
+                                                killed the playbook process if one did (ansible-runner
+                                                itself then says rc None, exit 0); the end of the run
 A connection that ends without "exit" is a run whose process died (killed, crashed).
+On its stdin the server gets the engine's liveness pings (a line each) and answers each read
+with {"pong": true} on its stdout; the end of its stdin (the engine gone) stops it.
 
 Per run (two forks, the shape of a normal run):
   server ──fork──> run process: new session (its process group is the run's), the request's
@@ -515,6 +520,7 @@ def run_process(request, server_settings):
     """Runs in the forked child; never returns."""
     rc = 1
     stderr_fd = None
+    playbook_end = {'signal': None}
     try:
         os.environ.clear()
         os.environ.update(request['env'])
@@ -565,7 +571,12 @@ def run_process(request, server_settings):
                 # is already known, and the sleep is 0.1 s of every run's wall time.
                 if self.ptyproc.terminated:
                     self.ptyproc.delayafterclose = 0
-                super().close(force)
+                try:
+                    super().close(force)
+                finally:
+                    # ansible-runner records a playbook killed by a signal as rc None (and exits
+                    # 0): the engine learns the signal from the exit message.
+                    playbook_end['signal'] = self.signalstatus
 
         pexpect.spawn = WarmSpawn
         # ansible-runner's CLI takes defaults from the environment at import time
@@ -598,7 +609,7 @@ def run_process(request, server_settings):
                 data += chunk
             if data:
                 control({'r42warm': 'stderr', 'data': data.decode('utf-8', 'replace')})
-        control({'r42warm': 'exit', 'rc': rc})
+        control({'r42warm': 'exit', 'rc': rc, 'signal': playbook_end['signal']})
     except BaseException:
         pass
     os._exit(rc if isinstance(rc, int) and 0 <= rc < 256 else 1)
@@ -631,6 +642,13 @@ def serve(sock_path):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     def stop(*_):
         jinja_cache.remove()
+        # The socket and its directory (the engine's; it removes them too while it lives): when
+        # the engine was killed, nothing of this server is left behind either.
+        for remove in (lambda: os.unlink(sock_path), lambda: os.rmdir(os.path.dirname(os.path.abspath(sock_path)))):
+            try:
+                remove()
+            except OSError:
+                pass
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -646,6 +664,9 @@ def serve(sock_path):
             if key.data == 'stdin':
                 if not os.read(sys.stdin.fileno(), 4096):
                     stop()  # the engine is gone
+                # The engine's liveness ping (a line, every second): this loop still turns.
+                sys.stdout.write('{"pong": true}\n')
+                sys.stdout.flush()
                 continue
             conn, _ = lsock.accept()
             peer_pid = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))[0]

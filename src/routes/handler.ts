@@ -10,9 +10,10 @@ import { assertNoServiceOverride, refuseSafetySwitches } from './service-vars.js
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 /** The route's output rule and the body's `as_json`, as the data that says how its answer is shaped. */
-function answerShape(def: RouteDef, body: Body): AnswerShape {
+function answerShape(def: RouteDef, body: Body, steps: RunSpec[] = []): AnswerShape {
   const asJson = def.output !== 'log' && body.as_json !== false && body.as_json !== null;
-  return def.output === 'log' || !asJson ? { kind: 'log' } : { kind: 'result', resultKey: def.output.resultKey };
+  if (def.output === 'log' || !asJson) return { kind: 'log' };
+  return { kind: 'result', resultKey: steps.at(-1)?.resultKey ?? def.output.resultKey };
 }
 
 /** For the wildcard variants of the generic runners: `<name>/run` → name. */
@@ -77,7 +78,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
           ...(def.respond ? {} : { 202: JobComponents.Accepted.ref }),
           400: Responses.Detail.ref,
           404: Responses.Detail.ref,
-          ...(def.locks ? { 409: JobComponents.LockConflict.ref } : {}),
+          ...(def.locks ? { 409: JobComponents.LockConflict.ref } : def.conflicts ? { 409: Responses.Detail.ref } : {}),
           422: Responses.ValidationError.ref,
           500: Responses.RunFailure.ref,
           502: Responses.Detail.ref,
@@ -121,6 +122,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
             return runs;
           },
           answer: answerShape(def, body),
+          answerFor: (steps) => answerShape(def, body, steps),
         });
         const { job, replayed } = submission;
         reply.header('x-job-id', job.id);

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import type { Config } from '../config/env.js';
 import type { RunSpec } from '../engine/types.js';
 import type { LockSpec } from '../jobs/targets.js';
+import type { GuestRef, NodeInterface } from '../proxmox/guests.js';
 
 export type Body = Record<string, unknown>;
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -13,6 +14,18 @@ export interface RouteContext {
   resolveVmName(node: string | null, vmId: string, kind?: 'qemu' | 'lxc'): Promise<string>;
   /** The Proxmox API hosts the configuration names (inventory `proxmox` group, vault file). */
   proxmoxApiHosts(): string[];
+  /** What the service reads from Proxmox itself to plan a request (absent in contexts that never need it). */
+  proxmox?: ProxmoxReads;
+}
+
+/** Reads of the Proxmox API a plan makes before anything runs (src/proxmox/guests.ts). */
+export interface ProxmoxReads {
+  /** A VM or a container; DomainError VM_NOT_FOUND (404) naming the id when it is neither on the node. */
+  guest(node: string | null, vmId: string | number): Promise<GuestRef>;
+  nodeInterfaces(node: string | null): Promise<NodeInterface[]>;
+  containerTemplates(node: string | null): Promise<string[]>;
+  /** The request's node, or the inventory's when the request leaves it empty. */
+  nodeOf(node: string | null): string;
 }
 
 /** The VMs a route's run changes (per-VM job locks): the jobs domain's type, declared per route. */
@@ -43,6 +56,8 @@ export interface RouteDef {
   output: 'log' | { resultKey: string };
   /** The VMs the run changes (per-VM job locks); absent for reads. */
   locks?: LockSpec;
+  /** The plan may refuse with 409 (something exists with other settings); documented in the OpenAPI document. */
+  conflicts?: boolean;
   /** Checks and resolution happen here (ApiError or DomainError on refusal), before anything runs. */
   plan(body: Body, ctx: RouteContext, params: Record<string, string>): Promise<RunSpec | RunSpec[]> | RunSpec | RunSpec[];
   respond?(body: Body, ctx: RouteContext): Promise<unknown>;

@@ -175,7 +175,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   await jobs.start();
   app.decorate('jobs', jobs);
   shutdown({ jobs });
-  registerRoutes(app, routeTable, { ctx: { config, resolveVmName: (node, vmId, kind) => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts(), configuredVarNames: () => vmNames.varNames() }, jobs, lockWaitMs: config.jobs.lockWaitMs });
+  const proxmox = {
+    guest: (node: string | null, vmId: string | number) => vmNames.guest(node, vmId),
+    nodeInterfaces: (node: string | null) => vmNames.nodeInterfaces(node),
+    containerTemplates: (node: string | null) => vmNames.containerTemplates(node),
+    nodeOf: (node: string | null) => vmNames.nodeOf(node),
+  };
+  const ctx = { config, resolveVmName: (node: string | null, vmId: string, kind?: 'qemu' | 'lxc') => vmNames.resolve(node, vmId, kind), proxmoxApiHosts: () => vmNames.apiHosts(), configuredVarNames: () => vmNames.varNames(), proxmox };
+  registerRoutes(app, routeTable, { ctx, jobs, lockWaitMs: config.jobs.lockWaitMs });
   // Its own preClose (close the clients, stop the server) is a step of the shutdown instead.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: (done) => done() });
   shutdown({ websocketServer: app.websocketServer });

@@ -37,6 +37,8 @@ export interface Config {
   runner: RunnerConfig;
   status: StatusConfig;
   simulator: SimulatorConfig;
+  /** LXC_DEFAULT_TEMPLATE: the template of a container creation that names none, or null (the node's first). */
+  lxcDefaultTemplate: string | null;
   /** API_AUTH_TOKEN: when set, every request needs `Authorization: Bearer <token>` (for use without a gateway). */
   apiAuthToken: string | null;
   jobs: JobsConfig;
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       heartbeatMs: ms(e.STATUS_HEARTBEAT_INTERVAL),
     }),
     apiAuthToken: e.API_AUTH_TOKEN ?? null,
+    lxcDefaultTemplate: e.LXC_DEFAULT_TEMPLATE ?? null,
     redisUrl: redis,
     jobs: Object.freeze({
       store: e.JOBS_STORE,

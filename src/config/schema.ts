@@ -85,6 +85,10 @@ export const envSchema = Type.Object({
     ['auto', 'local', 'redis'] as const, 'auto',
     '`auto`: `redis` when `REDIS_URL` is set, else `local`; `local`: each instance polls Proxmox for its own viewers; `redis`: one instance polls each node for the viewers of every instance, through the Redis of `REDIS_URL`, each instance polling for itself while Redis is out of reach (see "Live status")',
   ),
+  LXC_DEFAULT_TEMPLATE: optional(
+    'container template (`<storage>:vztmpl/<file>`) of a container creation that names none (the deployer UI sends no `ostemplate` for a canvas container); unset: the first container template on the node\'s storage. The result says which was used (`lxc_os_template_source`)',
+    { pattern: '^[A-Za-z0-9._-]+:vztmpl/[A-Za-z0-9._-]+$', maxLength: 255 },
+  ),
   PROXMOX_SIMULATOR: oneOf(
     ['auto', 'on', 'off'] as const, 'auto',
     '`auto`: start the embedded Proxmox VE simulator when the credentials the playbooks use point at a local address with the simulator\'s token (the shipped inventory does); `on`; `off`',

@@ -39,6 +39,11 @@ export interface RunSpec {
   timeoutMs?: number;
   /** A label for logs (the route or operation). */
   label?: string;
+  /**
+   * The fact whose values make the answer's `result`, when it is not the route's: a VM route run
+   * on a container publishes the container action's (`lxc_start`).
+   */
+  resultKey?: string;
 }
 
 export interface RunResult {

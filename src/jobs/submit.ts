@@ -37,6 +37,8 @@ export interface SubmitRequest {
   plan(): Promise<RunSpec[]>;
   /** How the synchronous route's answer is made from a finished run (data: it may travel to a worker). */
   answer: AnswerShape;
+  /** The answer's shape when the plan decides it (a VM route run on a container publishes `lxc_*`); `answer` otherwise. */
+  answerFor?(steps: RunSpec[]): AnswerShape;
 }
 
 export interface Submission {
@@ -115,6 +117,7 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
   try {
     const steps = await req.plan();
     if (steps.length === 0) throw new DomainError('NOTHING_TO_RUN', ':: err - nothing to run');
+    const answer = req.answerFor?.(steps) ?? req.answer;
     const redactor = new Redactor([...j.opts.secrets(), ...secretValuesOf(body)]);
     const record: JobRecord = {
       id,
@@ -143,7 +146,7 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
     };
     if (j.closed) throw new EngineClosedError();
     if (j.opts.queue) {
-      const sub = await enqueue(j, req, record, steps, key, hash);
+      const sub = await enqueue(j, { ...req, answer }, record, steps, key, hash);
       registered = sub.replayed === false;
       return sub;
     }
@@ -171,7 +174,7 @@ async function create(j: Jobs, req: SubmitRequest, key: string | null, hash: str
       throw err;
     }
     registered = true;
-    void drive(j, active, steps, first, (r) => shapeAnswer(req.answer, r))
+    void drive(j, active, steps, first, (r) => shapeAnswer(answer, r))
       .then(resolveFinished, async (err: unknown) => {
         j.log.error({ err, job: id }, 'jobs: a job failed to finish cleanly');
         const reason = `internal error: ${(err as Error).message}`;

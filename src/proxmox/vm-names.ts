@@ -4,6 +4,7 @@ import type { Config } from '../config/env.js';
 import { DomainError } from '../errors.js';
 import { ProxmoxApiError, ProxmoxClient } from './client.js';
 import { CredentialsError, configuredApiHosts, configuredVarNames, loadProxmoxCredentials, type ProxmoxCredentials } from './credentials.js';
+import { clusterGuests, containerTemplates, nodeInterfaces, type GuestRef, type NodeInterface } from './guests.js';
 
 /**
  * VM id → name, read straight from the Proxmox API with the inventory's credentials (the original
@@ -88,6 +89,34 @@ export class VmNameResolver {
     const vm = vms.find((v) => String(v.vmid) === String(Number(vmId)));
     if (!vm) throw new DomainError('VM_NOT_FOUND', ':: err - vm_id NOT FOUND');
     return String(vm.name ?? (vm as { hostname?: unknown }).hostname ?? '');
+  }
+
+  /**
+   * What an id is on a node: a QEMU VM or an LXC container (one read of `/cluster/resources`),
+   * with its name. DomainError VM_NOT_FOUND naming the id and the node when it is neither.
+   */
+  async guest(node: string | null, vmId: string | number): Promise<GuestRef> {
+    const { guests, where } = await this.read(async (client, creds) => ({ guests: await clusterGuests(client), where: node || creds.node }));
+    const vmid = Number(vmId);
+    const found = guests.find((g) => g.vmid === vmid);
+    if (found && found.node === where) return found;
+    const elsewhere = found ? ` (it is on node ${found.node})` : '';
+    throw new DomainError('VM_NOT_FOUND', `:: err - vm_id NOT FOUND : ${vmid} is neither a VM nor a container on node ${where}${elsewhere}`);
+  }
+
+  /** The network interfaces of a node (staged ones included), as Proxmox lists them. */
+  nodeInterfaces(node: string | null): Promise<NodeInterface[]> {
+    return this.read((client, creds) => nodeInterfaces(client, node || creds.node));
+  }
+
+  /** The container templates on a node's storage (volume ids, in Proxmox's storage order). */
+  containerTemplates(node: string | null): Promise<string[]> {
+    return this.read((client, creds) => containerTemplates(client, node || creds.node));
+  }
+
+  /** The node a request names, or the inventory's. */
+  nodeOf(node: string | null): string {
+    return node || credentialsOrRefusal(() => this.credentials()).node;
   }
 
   /** Every VM and container id of a node (the lock set of a bundle whose VMs cannot be known). */

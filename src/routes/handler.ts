@@ -10,9 +10,10 @@ import { assertNoServiceOverride, refuseSafetySwitches } from './service-vars.js
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 /** The route's output rule and the body's `as_json`, as the data that says how its answer is shaped. */
-function answerShape(def: RouteDef, body: Body): AnswerShape {
+function answerShape(def: RouteDef, body: Body, steps: RunSpec[] = []): AnswerShape {
   const asJson = def.output !== 'log' && body.as_json !== false && body.as_json !== null;
-  return def.output === 'log' || !asJson ? { kind: 'log' } : { kind: 'result', resultKey: def.output.resultKey };
+  if (def.output === 'log' || !asJson) return { kind: 'log' };
+  return { kind: 'result', resultKey: steps.at(-1)?.resultKey ?? def.output.resultKey };
 }
 
 /** For the wildcard variants of the generic runners: `<name>/run` → name. */
@@ -121,6 +122,7 @@ export function registerRoutes(app: FastifyInstance, table: readonly RouteDef[],
             return runs;
           },
           answer: answerShape(def, body),
+          answerFor: (steps) => answerShape(def, body, steps),
         });
         const { job, replayed } = submission;
         reply.header('x-job-id', job.id);

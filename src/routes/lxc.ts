@@ -1,6 +1,6 @@
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
-import { nodeOrNull, pick, roleRun } from './plans.js';
+import { fieldError, nodeOrNull, pick, proxmoxReads, roleRun } from './plans.js';
 import type { Body, RouteContext, RouteDef } from './types.js';
 
 const LXC = '/v0/admin/proxmox/lxc';
@@ -31,11 +31,11 @@ function uiCreateVars(b: Body): Body {
     // the UI starts the container itself (lxc/start) once the deployment's VMs are made
     lxc_start_after_create: false,
     ...pick({
-      lxc_name: b.hostname, lxc_template: b.ostemplate, lxc_cores: b.cores, lxc_memory: b.memory, lxc_swap: b.swap,
+      lxc_name: b.hostname, lxc_cores: b.cores, lxc_memory: b.memory, lxc_swap: b.swap,
       lxc_password: b.password === '' ? null : b.password, lxc_ssh_pubkeys: b.ssh_public_keys, lxc_unprivileged: b.unprivileged,
       proxmox_storage: b.proxmox_storage,
       lxc_disk_size: typeof b.rootfs_size === 'string' && b.rootfs_size !== '' ? Number(b.rootfs_size.replace(/[Gg]$/, '')) : null,
-    }, ['lxc_name', 'lxc_template', 'lxc_cores', 'lxc_memory', 'lxc_swap', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_unprivileged', 'proxmox_storage', 'lxc_disk_size']),
+    }, ['lxc_name', 'lxc_cores', 'lxc_memory', 'lxc_swap', 'lxc_password', 'lxc_ssh_pubkeys', 'lxc_unprivileged', 'proxmox_storage', 'lxc_disk_size']),
   };
   if (typeof b.net0 === 'string' && b.net0 !== '') {
     vars.lxc_net0 = b.net0;
@@ -46,6 +46,25 @@ function uiCreateVars(b: Body): Body {
     }
   }
   return vars;
+}
+
+/**
+ * The template of a creation: the request's; else LXC_DEFAULT_TEMPLATE; else the first container
+ * template on the node's storage (a canvas container of the deployer UI has no template field).
+ * The role publishes which one was used and why (`lxc_os_template_source`).
+ */
+async function withTemplate(b: Body, ctx: RouteContext, field: 'ostemplate' | 'lxc_template', vars: Body): Promise<Body> {
+  const given = b[field];
+  if (typeof given === 'string' && given !== '') return { ...vars, lxc_template: given };
+  const configured = ctx.config.lxcDefaultTemplate;
+  if (configured) return { ...vars, lxc_template: configured, lxc_template_source: `LXC_DEFAULT_TEMPLATE (the request has no ${field})` };
+  const reads = proxmoxReads(ctx);
+  const node = reads.nodeOf(nodeOrNull(b));
+  const [first] = await reads.containerTemplates(node);
+  if (!first) {
+    throw fieldError(field, `Field required: LXC_DEFAULT_TEMPLATE is not set and node ${node} has no container template on its storage`, given ?? null);
+  }
+  return { ...vars, lxc_template: first, lxc_template_source: `the first container template on the storage of node ${node} (the request has no ${field} and LXC_DEFAULT_TEMPLATE is not set)` };
 }
 
 const power = (url: string, operationId: string, action: string, summary: string, body: RouteDef['body'], hidden = false): RouteDef => ({
@@ -76,16 +95,16 @@ export const lxcRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${LXC}/vm_id/create`, operationId: 'lxc_create', tags: TAGS, summary: 'Create a container',
     body: S.LxcCreateRequest, output: { resultKey: 'lxc_create' },
-    plan: (b, ctx) => roleRun(ctx, 'lxc_create', { ...ctVars(b), ...pick(b, LXC_CREATE_FIELDS) }),
+    plan: async (b, ctx) => roleRun(ctx, 'lxc_create', await withTemplate(b, ctx, 'lxc_template', { ...ctVars(b), ...pick(b, LXC_CREATE_FIELDS) })),
   },
   power(`${LXC}/vm_id/start`, 'lxc_start', 'lxc_start', 'Start a container', CtRequest),
   power(`${LXC}/vm_id/stop`, 'lxc_stop', 'lxc_stop', 'Shut a container down', CtRequest),
   remove(`${LXC}/vm_id/delete`, 'lxc_delete', CtRequest),
   {
     method: 'POST', url: `${LXC}/create`, operationId: 'lxc_create_ui', tags: TAGS, summary: 'Create a container (deployer UI fields)',
-    description: 'The deployer UI\'s body: hostname, ostemplate (required), cores, memory, swap, rootfs_size ("8G"), net0, password, ssh_public_keys, unprivileged.',
+    description: 'The deployer UI\'s body: hostname, ostemplate, cores, memory, swap, rootfs_size ("8G"), net0, password, ssh_public_keys, unprivileged. Without ostemplate: LXC_DEFAULT_TEMPLATE, else the first container template on the node\'s storage; the result names it (`lxc_os_template_source`).',
     body: S.LxcCreateUiRequest, output: { resultKey: 'lxc_create' },
-    plan: (b, ctx) => roleRun(ctx, 'lxc_create', uiCreateVars(b)),
+    plan: async (b, ctx) => roleRun(ctx, 'lxc_create', await withTemplate(b, ctx, 'ostemplate', uiCreateVars(b))),
   },
   power(`${LXC}/start`, 'lxc_start_ui', 'lxc_start', 'Start a container (deployer UI path)', CtUiRequest),
   power(`${LXC}/stop`, 'lxc_stop_ui', 'lxc_stop', 'Shut a container down (deployer UI path)', CtUiRequest),

@@ -1,6 +1,8 @@
+import { ApiError } from '../http/api-error.js';
+import type { NodeInterface } from '../proxmox/guests.js';
 import * as S from '../schemas/proxmox.js';
-import { pick, roleRun } from './plans.js';
-import type { Body, RouteDef } from './types.js';
+import { guestOf, guestRun, nodeOrNull, pick, proxmoxReads, roleRun } from './plans.js';
+import type { Body, RouteContext, RouteDef } from './types.js';
 
 const NET = '/v0/admin/proxmox/network';
 const VM_TAGS = ['proxmox - network - vm'];
@@ -28,10 +30,75 @@ function vmIfaceVars(b: Body): Body {
   return vars;
 }
 
+/** A container NIC has no model and no queues (`netN: name=ethN,bridge=...,firewall=...,hwaddr=...,tag=...`). */
+function ctIfaceVars(b: Body): Body {
+  const { iface_model: _model, iface_queues: _queues, ...vars } = vmIfaceVars(b);
+  return vars;
+}
+
+/** `255.255.255.0` or `/24` or `24` → 24; undefined when it is none of them. */
+function prefixLength(mask: string): number | undefined {
+  const m = /^\/?(\d{1,2})$/.exec(mask);
+  if (m) return Number(m[1]);
+  const octets = mask.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) return undefined;
+  const bits = octets.map((o) => o.toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
+}
+
+/** The address the request asks for, as `a.b.c.d/nn` (how Proxmox reads it back), or null when it asks none. */
+function requestedCidr(vars: Body): string | null {
+  if (typeof vars.ip_cidr === 'string') return vars.ip_cidr;
+  if (typeof vars.ip_address !== 'string') return null;
+  const bits = typeof vars.ip_netmask === 'string' ? prefixLength(vars.ip_netmask) : 32;
+  return `${vars.ip_address}/${bits ?? String(vars.ip_netmask)}`;
+}
+
+const words = (v: unknown) => String(v ?? '').trim().split(/\s+/).filter(Boolean).join(' ');
+
+/**
+ * How an existing node interface differs from what the request asks (only the settings the
+ * request gives count): `["cidr is 10.150.0.1/24, requested 10.151.0.1/24", ...]`.
+ */
+export function interfaceDifferences(vars: Body, existing: NodeInterface): string[] {
+  const out: string[] = [];
+  const compare = (what: string, requested: unknown, actual: unknown, same = (a: unknown, b: unknown) => words(a) === words(b)) => {
+    if (requested === undefined || requested === null) return;
+    if (!same(requested, actual)) out.push(`${what} is ${actual === undefined || actual === null || words(actual) === '' ? 'not set' : words(actual)}, requested ${words(requested)}`);
+  };
+  const actualCidr = existing.cidr ?? (existing.address !== undefined ? `${String(existing.address)}/${prefixLength(String(existing.netmask ?? '32')) ?? ''}` : undefined);
+  compare('type', vars.iface_type, existing.type);
+  compare('cidr', requestedCidr(vars), actualCidr);
+  compare('gateway', vars.ip_gateway, existing.gateway);
+  compare('autostart', vars.iface_autostart, existing.autostart ?? 0, (a, b) => Number(a) === Number(b));
+  compare('bridge_ports', vars.bridge_ports, existing.bridge_ports);
+  compare('ovs_bridge', vars.ovs_bridge, existing.ovs_bridge);
+  compare('comments', vars.iface_comments, existing.comments);
+  return out;
+}
+
+/**
+ * A node interface that exists already: with the same settings the run leaves it as it is (the
+ * role reports `changed: false`); with other settings, a 409 naming every difference, nothing run.
+ */
+async function refuseOtherSettings(vars: Body, ctx: RouteContext): Promise<void> {
+  const reads = proxmoxReads(ctx);
+  const node = nodeOrNull(vars);
+  const existing = (await reads.nodeInterfaces(node)).find((i) => i.iface === vars.iface_name);
+  if (!existing) return;
+  const differences = interfaceDifferences(vars, existing);
+  if (differences.length > 0) {
+    throw new ApiError(409, `:: err - network interface ${String(vars.iface_name)} already exists on node ${reads.nodeOf(node)} with other settings: ${differences.join('; ')}`);
+  }
+}
+
 const vmDelete = (method: 'POST' | 'DELETE', operationId: string, hidden = false): RouteDef => ({
   method, url: `${NET}/vm/delete`, operationId, tags: VM_TAGS, summary: 'Remove a network interface from a VM', hidden,
   body: S.NetVmDeleteRequest, aliases: { iface_id: 'vm_vmnet_id' }, output: { resultKey: 'network_delete_interfaces_vm' },
-  plan: (b, ctx) => roleRun(ctx, 'network_delete_interfaces_vm', { proxmox_node: b.proxmox_node, vm_id: b.vm_id, ...pick(b, ['vm_vmnet_id']) }),
+  plan: async (b, ctx) => {
+    const vars = { proxmox_node: b.proxmox_node, vm_id: b.vm_id, ...pick(b, ['vm_vmnet_id']) };
+    return guestRun(ctx, await guestOf(b, ctx), 'network_delete_interfaces_vm', vars, 'network_delete_interfaces_lxc');
+  },
 });
 
 const nodeDelete = (method: 'POST' | 'DELETE', operationId: string, hidden = false): RouteDef => ({
@@ -50,19 +117,25 @@ export const networkRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${NET}/vm/add`, operationId: 'network_add_interfaces_vm', tags: VM_TAGS, summary: 'Add a network interface to a VM',
     body: S.NetVmAddRequest, aliases: { iface_id: 'vm_vmnet_id', iface_mac: 'iface_macaddr' }, output: { resultKey: 'network_add_interfaces_vm' },
-    plan: (b, ctx) => roleRun(ctx, 'network_add_interfaces_vm', vmIfaceVars(b)),
+    description: 'On a container, its `netN` is `name=ethN,bridge=...,firewall=...,hwaddr=...,tag=...`. A netN that already has these settings is left as it is (`changed: false` in the result); other settings replace it.',
+    plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), 'network_add_interfaces_vm', vmIfaceVars(b), 'network_add_interfaces_lxc', ctIfaceVars(b)),
   },
   vmDelete('POST', 'network_delete_interfaces_vm'),
   vmDelete('DELETE', 'network_delete_interfaces_vm_by_delete'),
   {
     method: 'POST', url: `${NET}/vm/list`, operationId: 'network_list_interfaces_vm', tags: VM_TAGS, summary: 'List the network interfaces of a VM',
     body: S.VmRequest, output: { resultKey: 'network_list_interfaces_vm' },
-    plan: (b, ctx) => roleRun(ctx, 'network_list_interfaces_vm', { proxmox_node: b.proxmox_node, vm_id: b.vm_id }),
+    plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), 'network_list_interfaces_vm', { proxmox_node: b.proxmox_node, vm_id: b.vm_id }, 'network_list_interfaces_lxc'),
   },
   {
     method: 'POST', url: `${NET}/node/add`, operationId: 'network_add_interfaces_node', tags: NODE_TAGS, summary: 'Add a network interface to a node',
+    description: 'An interface of that name that exists with the settings asked is left as it is (200, `changed: false` in the result); with other settings, 409 naming each difference, and nothing runs.',
     body: S.NetNodeAddRequest, output: { resultKey: 'network_add_interfaces_node' },
-    plan: (b, ctx) => roleRun(ctx, 'network_add_interfaces_node', nodeIfaceVars(b)),
+    plan: async (b, ctx) => {
+      const vars = nodeIfaceVars(b);
+      await refuseOtherSettings(vars, ctx);
+      return roleRun(ctx, 'network_add_interfaces_node', vars);
+    },
   },
   nodeDelete('POST', 'network_delete_interfaces_node'),
   nodeDelete('DELETE', 'network_delete_interfaces_node_by_delete'),

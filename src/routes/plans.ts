@@ -6,7 +6,8 @@ import { isServiceVar } from './service-vars.js';
 import { inventoryNames } from '../proxmox/credentials.js';
 import { requireFile, resolveCatalogPlaybook, resolveInventory } from '../engine/names.js';
 import type { RunSpec } from '../engine/types.js';
-import type { Body, RouteContext } from './types.js';
+import type { GuestRef } from '../proxmox/guests.js';
+import type { Body, ProxmoxReads, RouteContext } from './types.js';
 
 /** Shared steps of the route plans: which playbook, which inventory, which extravars. */
 
@@ -49,11 +50,35 @@ export function requireNode(body: Body): string {
 /** The node and VM id every single-VM action takes. */
 export const vmVars = (body: Body): Body => ({ proxmox_node: body.proxmox_node, vm_id: body.vm_id });
 
+/** The Proxmox reads of the context (every context the service builds has them). */
+export function proxmoxReads(ctx: RouteContext): ProxmoxReads {
+  if (!ctx.proxmox) throw new Error('this route context cannot read the Proxmox API');
+  return ctx.proxmox;
+}
+
+/**
+ * The guest a per-guest request names: a VM or a container, looked up once (`/cluster/resources`);
+ * a 404 naming the id and the node when it is neither.
+ */
+export const guestOf = (body: Body, ctx: RouteContext): Promise<GuestRef> => proxmoxReads(ctx).guest(nodeOrNull(body), String(body.vm_id));
+
+/**
+ * One role action on a guest: `qemuAction` for a VM, `lxcAction` (with `lxcVars`) for a container,
+ * whose published values then make the answer's `result` (the answer's shape is the route's).
+ */
+export function guestRun(ctx: RouteContext, guest: GuestRef, qemuAction: string, vars: Body, lxcAction: string, lxcVars: Body = vars): RunSpec {
+  if (guest.kind === 'qemu') return roleRun(ctx, qemuAction, vars);
+  return { ...roleRun(ctx, lxcAction, lxcVars), resultKey: lxcAction };
+}
+
+/** `vm_x` → `lxc_x`: the container spelling of a VM action or variable of the role. */
+export const lxcName = (vmName: string): string => vmName.replace(/^vm_/, 'lxc_');
+
 /**
  * A refusal that needs the configuration to decide (not the schema alone): a 422 in the usual
  * validation format, raised by a plan before anything runs.
  */
-function fieldError(field: string, msg: string, input: unknown): ApiError {
+export function fieldError(field: string, msg: string, input: unknown): ApiError {
   return new ApiError(422, [{ field: `body.${field}`, msg, type: 'value_error', input, ctx: null }]);
 }
 

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import type { Config } from '../config/env.js';
 import type { RunSpec } from '../engine/types.js';
 import type { LockSpec } from '../jobs/targets.js';
+import type { GuestRef, NodeInterface } from '../proxmox/guests.js';
 
 export type Body = Record<string, unknown>;
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -15,6 +16,18 @@ export interface RouteContext {
   proxmoxApiHosts(): string[];
   /** Every variable name the inventory and the vault file give the runs; null when they cannot be read. */
   configuredVarNames(): ReadonlySet<string> | null;
+  /** What the service reads from Proxmox itself to plan a request (absent in contexts that never need it). */
+  proxmox?: ProxmoxReads;
+}
+
+/** Reads of the Proxmox API a plan makes before anything runs (src/proxmox/guests.ts). */
+export interface ProxmoxReads {
+  /** A VM or a container; DomainError VM_NOT_FOUND (404) naming the id when it is neither on the node. */
+  guest(node: string | null, vmId: string | number): Promise<GuestRef>;
+  nodeInterfaces(node: string | null): Promise<NodeInterface[]>;
+  containerTemplates(node: string | null): Promise<string[]>;
+  /** The request's node, or the inventory's when the request leaves it empty. */
+  nodeOf(node: string | null): string;
 }
 
 /** The VMs a route's run changes (per-VM job locks): the jobs domain's type, declared per route. */

@@ -1,6 +1,7 @@
+import { ApiError } from '../http/api-error.js';
 import * as S from '../schemas/proxmox.js';
-import { nodeOrNull, pick, requireNode, roleRun, vmVars } from './plans.js';
-import type { RouteDef } from './types.js';
+import { guestOf, guestRun, lxcName, pick, requireNode, vmVars } from './plans.js';
+import type { Body, RouteDef } from './types.js';
 
 const CONFIG = '/v0/admin/proxmox/vms/vm_id/config';
 const SNAPSHOT = '/v0/admin/proxmox/vms/vm_id/snapshot';
@@ -8,18 +9,31 @@ const CONFIG_TAGS = ['proxmox - vm configuration'];
 const SNAPSHOT_TAGS = ['proxmox - vm snapshots'];
 
 
+/** On a container, each read and write runs the role's container action (`lxc_get_config_cpu`, `lxc_set_name`...). */
 const read = (action: string, summary: string): RouteDef => ({
   method: 'POST', url: `${CONFIG}/${action}`, operationId: action, tags: CONFIG_TAGS, summary,
   body: S.VmRequest, output: { resultKey: action },
-  plan: (b, ctx) => roleRun(ctx, action, vmVars(b)),
+  plan: async (b, ctx) => {
+    const guest = await guestOf(b, ctx);
+    if (guest.kind === 'lxc' && action === 'vm_get_config_cdrom') {
+      throw new ApiError(400, `:: err - ${guest.vmid} is a container: containers have no CD-ROM drive`);
+    }
+    return guestRun(ctx, guest, action, vmVars(b), lxcName(action));
+  },
 });
 
 const set = (action: string, field: string, schema: RouteDef['body'], summary: string): RouteDef => ({
   method: 'POST', url: `${CONFIG}/${action}`, operationId: action, tags: CONFIG_TAGS, summary,
   body: schema, output: { resultKey: action },
   // Forwarded whatever the node (the original dropped vm_tag_name when proxmox_node was empty).
-  plan: (b, ctx) => roleRun(ctx, action, { ...vmVars(b), [field]: b[field] }),
+  plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), action, { ...vmVars(b), [field]: b[field] }, lxcName(action), { ...vmVars(b), [lxcName(field)]: b[field] }),
 });
+
+/** A snapshot action's variables for a VM (`vm_*`) or, renamed, for a container (`lxc_*`). */
+const snapshotVars = (b: Body, name: string, fields: string[], rule: 'nonNull' | 'truthy'): [Body, Body] => {
+  const vm: Body = { ...vmVars(b), vm_name: name, ...pick(b, fields, rule) };
+  return [vm, Object.fromEntries(Object.entries(vm).map(([k, v]) => [k === 'vm_id' ? k : lxcName(k), v]))];
+};
 
 export const vmConfigRoutes: RouteDef[] = [
   read('vm_get_config', 'Read the configuration of a VM'),
@@ -37,14 +51,15 @@ export const snapshotRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${SNAPSHOT}/list`, operationId: 'snapshot_vm_list', tags: SNAPSHOT_TAGS, summary: 'List the snapshots of a VM',
     body: S.VmRequest, output: { resultKey: 'snapshot_vm_list' },
-    plan: (b, ctx) => roleRun(ctx, 'snapshot_vm_list', { vm_id: b.vm_id, ...pick(b, ['proxmox_node'], 'truthy') }),
+    plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), 'snapshot_vm_list', { vm_id: b.vm_id, ...pick(b, ['proxmox_node'], 'truthy') }, 'snapshot_lxc_list'),
   },
   {
     method: 'POST', url: `${SNAPSHOT}/create`, operationId: 'snapshot_vm_create', tags: SNAPSHOT_TAGS, summary: 'Snapshot a VM',
     body: S.SnapshotCreateRequest, output: { resultKey: 'snapshot_vm_create' },
     plan: async (b, ctx) => {
-      const vm_name = await ctx.resolveVmName(nodeOrNull(b), String(b.vm_id));
-      return roleRun(ctx, 'snapshot_vm_create', { ...vmVars(b), vm_name, ...pick(b, ['vm_snapshot_name', 'vm_snapshot_description']) });
+      const guest = await guestOf(b, ctx);
+      const [vm, ct] = snapshotVars(b, guest.name, ['vm_snapshot_name', 'vm_snapshot_description'], 'nonNull');
+      return guestRun(ctx, guest, 'snapshot_vm_create', vm, 'snapshot_lxc_create', ct);
     },
   },
   ...(['delete', 'revert'] as const).map((verb): RouteDef => ({
@@ -57,9 +72,10 @@ export const snapshotRoutes: RouteDef[] = [
     body: S.SnapshotNameRequest,
     output: { resultKey: `snapshot_vm_${verb}` },
     plan: async (b, ctx) => {
-      const node = requireNode(b);
-      const vm_name = await ctx.resolveVmName(node, String(b.vm_id));
-      return roleRun(ctx, `snapshot_vm_${verb}`, { ...vmVars(b), vm_name, ...pick(b, ['vm_snapshot_name'], 'truthy') });
+      requireNode(b);
+      const guest = await guestOf(b, ctx);
+      const [vm, ct] = snapshotVars(b, guest.name, ['vm_snapshot_name'], 'truthy');
+      return guestRun(ctx, guest, `snapshot_vm_${verb}`, vm, `snapshot_lxc_${verb}`, ct);
     },
   })),
 ];

@@ -2,8 +2,8 @@ import { DEFAULT_VMS_BUNDLES } from '../config/paths.js';
 import { DomainError } from '../errors.js';
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
-import { bundlePlaybook, hostsInventory, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
-import type { Body, RouteContext, RouteDef } from './types.js';
+import { bundlePlaybook, guestOf, guestRun, hostsInventory, lxcName, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
+import type { RouteContext, RouteDef } from './types.js';
 
 const VMS = '/v0/admin/proxmox/vms';
 const USAGE = ['proxmox - usage'];
@@ -19,7 +19,8 @@ const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_i
   summary,
   body: exampleVm ? withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: exampleVm }) : S.VmRequest,
   output: { resultKey: action },
-  plan: (b, ctx) => roleRun(ctx, action, vmVars(b)),
+  // A container id runs the container's action (lxc_start, lxc_stop = shutdown, ...): the UI starts containers here.
+  plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), action, vmVars(b), lxcName(action)),
 });
 
 /**
@@ -69,10 +70,6 @@ const massPower = (verb: string, action: string, summary: string): RouteDef => (
   },
 });
 
-async function withVmName(b: Body, ctx: RouteContext): Promise<string> {
-  return ctx.resolveVmName(nodeOrNull(b), String(b.vm_id));
-}
-
 export const vmRoutes: RouteDef[] = [
   {
     method: 'POST', url: `${VMS}/list`, operationId: 'vm_list', tags: USAGE, summary: 'List the VMs of a node',
@@ -101,23 +98,27 @@ export const vmRoutes: RouteDef[] = [
   },
   {
     method: 'DELETE', url: `${VMS}/vm_id/delete`, operationId: 'vm_delete', tags: MANAGEMENT, summary: 'Delete a VM',
-    description: 'The VM name is read from the Proxmox API first; an unknown id is a 404 and nothing runs.',
+    description: 'The VM (or container) name is read from the Proxmox API first; an id that is neither a VM nor a container is a 404 and nothing runs.',
     body: withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: '4010' }), output: { resultKey: 'vm_delete' },
-    plan: async (b, ctx) => roleRun(ctx, 'vm_delete', { ...vmVars(b), vm_name: await withVmName(b, ctx) }),
+    plan: async (b, ctx) => {
+      const guest = await guestOf(b, ctx);
+      return guestRun(ctx, guest, 'vm_delete', { ...vmVars(b), vm_name: guest.name }, 'lxc_delete', { ...vmVars(b), lxc_name: guest.name });
+    },
   },
   {
     method: 'POST', url: `${VMS}/vm_id/clone`, operationId: 'vm_clone', tags: MANAGEMENT, summary: 'Clone a VM or template',
-    description: 'The source id must exist (404 otherwise); the clone gets `vm_name`.',
+    description: 'The source id must be a VM or a container (404 otherwise); the clone gets `vm_name` (a container\'s: its hostname; containers are always cloned in full).',
     body: S.VmCloneRequest, output: { resultKey: 'vm_clone' },
     plan: async (b, ctx) => {
-      await withVmName(b, ctx);
-      return roleRun(ctx, 'vm_clone', {
+      const guest = await guestOf(b, ctx);
+      const description = b.vm_description ?? 'cloned-vm';
+      return guestRun(ctx, guest, 'vm_clone', {
         ...vmVars(b),
         vm_name: b.vm_name,
         vm_new_id: b.vm_new_id,
-        vm_description: b.vm_description ?? 'cloned-vm',
+        vm_description: description,
         ...pick(b, ['full_clone', 'proxmox_dest_vm_storage_name']),
-      });
+      }, 'lxc_clone', { ...vmVars(b), vm_new_id: b.vm_new_id, lxc_name: b.vm_name, lxc_description: description });
     },
   },
   massPower('stop', 'vm_stop', 'Mass stop vms'),

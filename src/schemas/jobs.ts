@@ -85,8 +85,8 @@ export const JobComponents = {
    * The 409 of a playbook route: a VM of the request held by another job (nothing ran), or the run
    * failed because Proxmox refused: what it would create already exists, or the guest is locked.
    */
-  Conflict: component('ConflictResponse', Type.Union([LockConflict.ref, Responses.Run.ref], {
-    description: 'A VM is held by another job (LockConflict), or Proxmox refused: it exists already, or the guest is locked',
+  Conflict: component('ConflictResponse', Type.Union([LockConflict.ref, Responses.Run.ref, Responses.Detail.ref], {
+    description: 'A VM is held by another job (LockConflict); Proxmox refused: it exists already, or the guest is locked (the run\'s envelope); or the plan found it exists with other settings (detail)',
   })),
 } as const;
 

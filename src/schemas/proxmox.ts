@@ -186,7 +186,7 @@ const lxcNetwork = {
 export const LxcCreateRequest = vmBody(
   {
     lxc_name: str('^[A-Za-z0-9-]+$', { ...DNS_LABEL, description: 'container hostname' }),
-    lxc_template: str(CT_TEMPLATE),
+    lxc_template: optionalNullable(str(CT_TEMPLATE), null, { description: 'container template volume; when left out: LXC_DEFAULT_TEMPLATE, else the first container template on the node\'s storage' }),
     lxc_password: optionalNullable(str(PASSWORD, { maxLength: 128 }), null, { description: 'root password (never logged or stored)' }),
     lxc_ssh_pubkeys: optionalNullable(SSH_KEYS),
     lxc_cores: optionalNullable(int(1, 8192)),
@@ -205,7 +205,9 @@ export const LxcCreateRequest = vmBody(
 export const LxcCreateUiRequest = vmBody(
   {
     hostname: str('^[A-Za-z0-9-]+$', { ...DNS_LABEL, description: 'container hostname' }),
-    ostemplate: str(CT_TEMPLATE, { description: 'container template volume, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' }),
+    ostemplate: optionalNullable(str(CT_TEMPLATE), null, {
+      description: 'container template volume, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst; when left out (a canvas container has no template): LXC_DEFAULT_TEMPLATE, else the first container template on the node\'s storage',
+    }),
     cores: optionalNullable(int(1, 8192)),
     memory: optionalNullable(int(16, MAX_MEMORY_MIB, { description: 'MiB' })),
     swap: optionalNullable(int(0, MAX_MEMORY_MIB, { description: 'MiB' })),

@@ -217,6 +217,21 @@ function startBatches(): Record<string, Promise<RunResult>> {
       { proxmox_vm_action: 'network_add_interfaces_node', iface_name: 'vmbr150', iface_type: 'bridge', iface_autostart: 1, ip_address: '192.168.150.1', ip_netmask: '255.255.255.0', iface_comments: 'team 1' },
       { proxmox_vm_action: 'network_add_interfaces_node', iface_name: 'vmbr151', iface_type: 'bridge', iface_autostart: 1, ip_address: '192.168.151.1', ip_netmask: '/24' },
       { proxmox_vm_action: 'network_delete_interfaces_node', iface_name: 'vmbr150' },
+      // repeated: an existing interface, a netN with the same settings (its MAC aside)
+      { proxmox_vm_action: 'network_add_interfaces_node', iface_name: 'vmbr151', iface_type: 'bridge', iface_autostart: 1, ip_address: '192.168.151.1', ip_netmask: '/24' },
+      { proxmox_vm_action: 'network_add_interfaces_vm', vm_id: 1000, vm_vmnet_id: 0, iface_model: 'virtio', iface_bridge: 'vmbr142', iface_firewall: true },
+      // container 200 (running): NICs and configuration
+      { proxmox_vm_action: 'network_add_interfaces_lxc', vm_id: 200, iface_bridge: 'vmbr140', iface_firewall: true, iface_tag: 7 },
+      { proxmox_vm_action: 'network_add_interfaces_lxc', vm_id: 200, vm_vmnet_id: 1, iface_bridge: 'vmbr140', iface_firewall: true, iface_tag: 7 },
+      { proxmox_vm_action: 'network_list_interfaces_lxc', vm_id: 200 },
+      { proxmox_vm_action: 'network_delete_interfaces_lxc', vm_id: 200, vm_vmnet_id: 1 },
+      { proxmox_vm_action: 'lxc_set_cpu', vm_id: 200, lxc_cores: 2 },
+      { proxmox_vm_action: 'lxc_set_memory', vm_id: 200, lxc_memory: 768 },
+      { proxmox_vm_action: 'lxc_set_name', vm_id: 200, lxc_name: 'ct-dns-2' },
+      { proxmox_vm_action: 'lxc_set_description', vm_id: 200, lxc_description: 'resolver' },
+      { proxmox_vm_action: 'lxc_get_config_cpu', vm_id: 200 },
+      { proxmox_vm_action: 'lxc_get_config_ram', vm_id: 200 },
+      { proxmox_vm_action: 'lxc_get_config', vm_id: 200 },
     ]),
     cluster: runSteps([
       { proxmox_vm_action: 'storage_download_iso', proxmox_storage: 'local', iso_file_content_type: 'iso', iso_file_name: 'alpine-3.20.iso', iso_url: 'https://dl-cdn.example.org/alpine-3.20.iso' },
@@ -460,6 +475,39 @@ describe('network', () => {
       action: 'network_list_interfaces_vm', source: 'proxmox', proxmox_node: NODE, vm_id: 1000,
       vm_network_device: 'net1', vm_network_type: 'virtio', vm_network_mac: 'BC:24:11:AA:BB:CC', vm_network_bridge: 'vmbr0',
     });
+  });
+
+  it('repeated adds write nothing and say so: an existing node interface, a netN with the same settings', () => {
+    const nodeAdds = published(r, 'network_add_interfaces_node') as Row[];
+    expect(nodeAdds[2]).toMatchObject({ iface_name: 'vmbr151', changed: false, applied: false, message: `interface vmbr151 already exists on ${NODE}: nothing changed`, iface_existing: { iface: 'vmbr151', cidr: '192.168.151.1/24' } });
+    expect(requests('POST', /^\/nodes\/px-testing\/network$/)).toHaveLength(2);
+    const vmAdds = published(r, 'network_add_interfaces_vm') as Row[];
+    expect(vmAdds[2]).toMatchObject({ vm_vmnet_id: 0, changed: false, vm_network_config: 'virtio=BC:24:11:10:00:00,bridge=vmbr142,firewall=1' });
+    expect(requests('POST', '/qemu/1000/config').filter((q) => 'net0' in q.params)).toHaveLength(0);
+  });
+
+  it('container NICs: netN is name=ethN,bridge,firewall,tag (+ hwaddr, type veth); a repeat writes nothing; list and delete', () => {
+    const adds = published(r, 'network_add_interfaces_lxc') as Row[];
+    expect(adds[0]).toMatchObject({ action: 'network_add_interfaces_lxc', vm_id: 200, vm_vmnet_id: 1, vm_network_device: 'net1', lxc_network_name: 'eth1', iface_bridge: 'vmbr140', iface_firewall: 1, iface_tag: 7, vm_network_config: 'name=eth1,bridge=vmbr140,firewall=1,tag=7' });
+    expect(adds[1]).toMatchObject({ vm_vmnet_id: 1, changed: false, message: 'net1 of container 200 already has these settings: nothing changed' });
+    expect(requests('PUT', '/lxc/200/config').filter((q) => 'net1' in q.params)).toHaveLength(1);
+    const nics = list(r, 'network_list_interfaces_lxc');
+    expect(nics.map((n) => n.vm_network_device)).toEqual(['net0', 'net1']);
+    expect(nics[1]).toMatchObject({ lxc_network_name: 'eth1', vm_network_type: 'veth', vm_network_bridge: 'vmbr140', vm_network_firewall: 1, vm_network_tag: 7, vm_network_mac: expect.stringMatching(/^BC:24:11:/) });
+    expect(nics[0]).toMatchObject({ lxc_network_name: 'eth0', vm_network_ip: '192.168.142.53/24' });
+    expect(one(r, 'network_delete_interfaces_lxc')).toEqual({ action: 'network_delete_interfaces_lxc', source: 'proxmox', proxmox_node: NODE, vm_id: 200, vm_vmnet_id: 1 });
+    expect(mustGuest(200).config.net1).toBeUndefined();
+  });
+
+  it('container configuration: lxc_set_cpu|memory|name|description and the reads', () => {
+    expect(one(r, 'lxc_set_cpu')).toMatchObject({ action: 'lxc_set_cpu', vm_id: 200, cores: 2 });
+    expect(one(r, 'lxc_set_memory')).toMatchObject({ memory: 768 });
+    expect(one(r, 'lxc_set_name')).toMatchObject({ hostname: 'ct-dns-2' });
+    expect(one(r, 'lxc_set_description')).toMatchObject({ description: 'resolver' });
+    expect(mustGuest(200).config).toMatchObject({ cores: 2, memory: 768, hostname: 'ct-dns-2' });
+    expect(one(r, 'lxc_get_config_cpu')).toMatchObject({ action: 'lxc_get_config_cpu', vm_id: 200, lxc_cores: 2, lxc_arch: 'amd64' });
+    expect(one(r, 'lxc_get_config_ram')).toEqual({ action: 'lxc_get_config_ram', source: 'proxmox', proxmox_node: NODE, vm_id: 200, lxc_ram_allocated: 768, lxc_swap_allocated: expect.any(Number) });
+    expect((one(r, 'lxc_get_config').raw_data as { data: Row }).data).toMatchObject({ hostname: 'ct-dns-2', description: expect.stringContaining('resolver') });
   });
 
   it('node interfaces: add (dotted netmask or /prefix) and delete, staged', () => {

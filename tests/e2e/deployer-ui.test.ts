@@ -90,12 +90,11 @@ describe('the deployer UI\'s requests, byte for byte', () => {
     expect(guest(5101)).toBeUndefined();
   });
 
-  it('lxc/create without ostemplate (a canvas container with no template) is a clear 422, and nothing runs', async () => {
-    const last = sim.requestLog.at(-1);
-    const a = await send('POST', '/v0/admin/proxmox/lxc/create', '{"proxmox_node":"pve01","vm_id":5102,"hostname":"ct-x","cores":1,"memory":512,"rootfs_size":"8G","unprivileged":true}');
-    expect(a.status).toBe(422);
-    expect(a.body.detail).toEqual([expect.objectContaining({ field: 'body.ostemplate', type: 'missing', msg: 'Field required' })]);
-    expect(sim.requestLog.at(-1)).toBe(last);
+  it('lxc/create without ostemplate (a canvas container with no template): the first container template of the node, named in the result', async () => {
+    const r = await expectDone('POST', '/v0/admin/proxmox/lxc/create', '{"proxmox_node":"pve01","vm_id":5102,"hostname":"ct-x","cores":1,"memory":512,"rootfs_size":"8G","unprivileged":true}');
+    expect(r).toMatchObject({ lxc_os_template: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst', lxc_os_template_source: expect.stringContaining('first container template') });
+    expect(guest(5102)).toMatchObject({ type: 'lxc' });
+    await expectDone('DELETE', '/v0/admin/proxmox/lxc/delete', '{"proxmox_node":"pve01","vm_id":5102}');
   });
 });
 

@@ -32,8 +32,10 @@ beforeAll(async () => {
 const operations = (d: Doc) => Object.entries(d.paths).flatMap(([url, ms]) => Object.entries(ms).map(([m, op]) => ({ key: `${m.toUpperCase()} ${url}`, op })));
 
 describe('the OpenAPI document with components', () => {
-  it('is under 250 KB as committed, and refers to its components', () => {
-    expect(Buffer.byteLength(text)).toBeLessThan(250_000);
+  // 250 KB until issue 25 documented a 409 on every playbook route and the container variants of
+  // the per-guest routes (+6 KB); the bound is there to notice a document that grows by repetition.
+  it('is under 260 KB as committed, and refers to its components', () => {
+    expect(Buffer.byteLength(text)).toBeLessThan(260_000);
     expect(Object.keys(doc.components.schemas ?? {})).toEqual(expect.arrayContaining(['RunResponse', 'DetailResponse', 'ValidationErrorResponse', 'ProxmoxNode', 'VmId']));
     expect(Object.keys(doc.components.responses ?? {}).length).toBeGreaterThan(3);
     expect(Object.keys(doc.components.parameters ?? {})).toEqual(expect.arrayContaining(['PreferHeader', 'IdempotencyKeyHeader']));

@@ -70,11 +70,21 @@ describe('no request value reaches a connection or credential variable', () => {
       ansible_host: 'evil.example', ansible_connection: 'evil-connection', ansible_user: 'evil-user', ansible_password: 'evil-password',
       proxmox_api_user: 'evil@pam', proxmox_api_token_id: 'evil-id', proxmox_api_token_secret: 'evil-secret', proxmox_validate_certs: true,
     };
-    // The plans' VM-name lookups are not what is checked here: a double answers them.
-    const ctx: RouteContext = { config: s.app.config, resolveVmName: async () => 'vm-name', proxmoxApiHosts: () => [s.sim.apiHost], configuredVarNames: () => null };
+    // The plans' Proxmox lookups are not what is checked here: a double answers them (each id a VM, then each a container).
     const checked: string[] = [];
+    for (const kind of ['qemu', 'lxc'] as const) {
+    const ctx: RouteContext = {
+      config: s.app.config, resolveVmName: async () => 'vm-name', proxmoxApiHosts: () => [s.sim.apiHost], configuredVarNames: () => null,
+      proxmox: {
+        guest: async (node, vmId) => ({ vmid: Number(vmId), kind, node: node ?? 'px-testing', name: 'vm-name' }),
+        nodeInterfaces: async () => [],
+        containerTemplates: async () => ['local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'],
+        nodeOf: (node) => node ?? 'px-testing',
+      },
+    };
     for (const def of routeTable) {
       if (!def.body || def.respond) continue;
+      if (kind === 'lxc' && def.operationId === 'vm_get_config_cdrom') continue; // refused for a container (no CD-ROM), nothing runs
       const example = ((def.body as { examples?: unknown[] }).examples?.[0] ?? {}) as Record<string, unknown>;
       const params: Record<string, string> = def.url.includes('/scenarios/') ? { scenario_name: 'mini_lab' } : def.url.includes('/run/bundles/') ? { bundles_name: 'ping' } : {};
       let runs: RunSpec[];
@@ -95,7 +105,8 @@ describe('no request value reaches a connection or credential variable', () => {
       }
       checked.push(def.operationId);
     }
-    expect(checked.length).toBeGreaterThan(90);
+    }
+    expect(checked.length).toBeGreaterThan(180);
   });
 });
 

@@ -140,6 +140,16 @@ function requireRoleInputs(ctx: RouteContext, action: string, extravars: Body): 
  * 501 when the controller role on the roles path has no such action (a third-party role may lack
  * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
  */
+/**
+ * 501 before anything is read from Proxmox when the role has neither the VM nor the container
+ * spelling of an action: which one a guest needs is only known after the lookup, but a role with
+ * neither can run nothing whatever the guest is.
+ */
+export function requireGuestAction(ctx: RouteContext, qemuAction: string, lxcAction = lxcName(qemuAction)): void {
+  const role = controllerActions(ctx.config.projectRootDir);
+  if (role?.actions && !role.actions.has(qemuAction) && !role.actions.has(lxcAction)) requireRoleAction(ctx, qemuAction);
+}
+
 function requireRoleAction(ctx: RouteContext, action: string): void {
   const role = controllerActions(ctx.config.projectRootDir);
   if (role?.actions && !role.actions.has(action)) {

@@ -1,6 +1,6 @@
 import { ApiError } from '../http/api-error.js';
 import * as S from '../schemas/proxmox.js';
-import { guestOf, guestRun, lxcName, pick, requireNode, vmVars } from './plans.js';
+import { guestOf, guestRun, lxcName, pick, requireGuestAction, requireNode, vmVars } from './plans.js';
 import type { Body, RouteDef } from './types.js';
 
 const CONFIG = '/v0/admin/proxmox/vms/vm_id/config';
@@ -26,7 +26,10 @@ const set = (action: string, field: string, schema: RouteDef['body'], summary: s
   method: 'POST', url: `${CONFIG}/${action}`, operationId: action, tags: CONFIG_TAGS, summary,
   body: schema, output: { resultKey: action },
   // Forwarded whatever the node (the original dropped vm_tag_name when proxmox_node was empty).
-  plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), action, { ...vmVars(b), [field]: b[field] }, lxcName(action), { ...vmVars(b), [lxcName(field)]: b[field] }),
+  plan: async (b, ctx) => {
+    requireGuestAction(ctx, action);
+    return guestRun(ctx, await guestOf(b, ctx), action, { ...vmVars(b), [field]: b[field] }, lxcName(action), { ...vmVars(b), [lxcName(field)]: b[field] });
+  },
 });
 
 /** A snapshot action's variables for a VM (`vm_*`) or, renamed, for a container (`lxc_*`). */

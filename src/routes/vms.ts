@@ -2,7 +2,7 @@ import { DEFAULT_VMS_BUNDLES } from '../config/paths.js';
 import { DomainError } from '../errors.js';
 import { withExample } from '../schemas/common.js';
 import * as S from '../schemas/proxmox.js';
-import { bundlePlaybook, guestOf, guestRun, hostsInventory, lxcName, nodeOrNull, pick, roleRun, vmVars } from './plans.js';
+import { bundlePlaybook, guestOf, guestRun, hostsInventory, lxcName, nodeOrNull, pick, requireGuestAction, roleRun, vmVars } from './plans.js';
 import type { RouteContext, RouteDef } from './types.js';
 
 const VMS = '/v0/admin/proxmox/vms';
@@ -20,7 +20,10 @@ const power = (verb: string, action: string, summary: string, url = `${VMS}/vm_i
   body: exampleVm ? withExample(S.VmRequest, { proxmox_node: 'px-testing', vm_id: exampleVm }) : S.VmRequest,
   output: { resultKey: action },
   // A container id runs the container's action (lxc_start, lxc_stop = shutdown, ...): the UI starts containers here.
-  plan: async (b, ctx) => guestRun(ctx, await guestOf(b, ctx), action, vmVars(b), lxcName(action)),
+  plan: async (b, ctx) => {
+    requireGuestAction(ctx, action);
+    return guestRun(ctx, await guestOf(b, ctx), action, vmVars(b), lxcName(action));
+  },
 });
 
 /**

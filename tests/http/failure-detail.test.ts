@@ -67,24 +67,42 @@ describe('detail on every failure answer (issue 25.3)', () => {
     expect(detail).toBe('Delete node interface vmbr199 failed on node px-testing: Proxmox refused the request (HTTP 400): Parameter verification failed: iface: interface does not exist');
   });
 
-  it('a Proxmox 4xx saying something already exists is a 409 too', async () => {
+  it('a bridge that exists with other settings: 409 from the plan, the detail names the difference; nothing runs', async () => {
+    const started = app.engine.stats.started;
     const a = await api('POST', `${P}/network/node/add`, { proxmox_node: 'px-testing', iface_name: 'vmbr0', iface_type: 'bridge', iface_autostart: 1, ip_address: '192.168.150.1', ip_netmask: '255.255.255.0' });
-    const detail = expectRunFailure(a, 409);
-    expect(detail).toContain('Create node interface vmbr0 failed on node px-testing: it already exists');
-    expect(detail).toContain('interface already exists');
+    expect(a.status, a.text).toBe(409);
+    expect(a.body.detail).toMatch(/^:: err - network interface vmbr0 already exists on node px-testing with other settings: /);
+    expect(app.engine.stats.started).toBe(started);
   });
 
-  it('a Proxmox 5xx: Proxmox\'s message and status', async () => {
+  it('a Proxmox 5xx in a run: Proxmox\'s message and status', async () => {
+    sim.setFaults({ errorNext: 1000 });
+    const a = await api('POST', `${P}/vms/list`, { proxmox_node: 'px-testing' });
+    const detail = expectRunFailure(a, 500);
+    expect(detail).toMatch(/ failed on node px-testing: Proxmox failed \(HTTP 500\): simulated failure \(fault injection\)$/);
+  });
+
+  it('a Proxmox 5xx when the service reads Proxmox itself (what guest an id is): 502 naming it; nothing runs', async () => {
+    const started = app.engine.stats.started;
     sim.setFaults({ errorNext: 1000 });
     const a = await api('POST', `${P}/vms/vm_id/start`, { proxmox_node: 'px-testing', vm_id: '4002' });
-    const detail = expectRunFailure(a, 500);
-    expect(detail).toBe('Start VM 4002 failed on node px-testing: Proxmox failed (HTTP 500): simulated failure (fault injection)');
+    expect(a.status, a.text).toBe(502);
+    expect(a.body.detail).toMatch(/Proxmox API answered 500 for GET \/cluster\/resources/);
+    expect(app.engine.stats.started).toBe(started);
+  });
+
+  it('an id that is neither a VM nor a container: 404 naming it', async () => {
+    const a = await api('POST', `${P}/vms/vm_id/start`, { proxmox_node: 'px-testing', vm_id: '7777' });
+    expect(a.status, a.text).toBe(404);
+    expect(a.body.detail).toBe(':: err - vm_id NOT FOUND : 7777 is neither a VM nor a container on node px-testing');
   });
 
   it('a failed Proxmox task: the task\'s exit status', async () => {
-    const a = await api('POST', `${P}/vms/vm_id/start`, { proxmox_node: 'px-testing', vm_id: '7777' });
+    // the mass routes run on the ids they are given without reading Proxmox first: qemu-server forks
+    // the start task, which fails on the missing configuration
+    const a = await api('POST', `${P}/vms/vm_ids/start`, { proxmox_node: 'px-testing', vm_ids: ['7777'] });
     const detail = expectRunFailure(a, 500);
-    expect(detail).toBe("Start VM 7777 failed on node px-testing: the Proxmox task failed: Configuration file 'nodes/px-testing/qemu-server/7777.conf' does not exist");
+    expect(detail).toMatch(/VM 7777 failed on node px-testing: the Proxmox task failed: Configuration file 'nodes\/px-testing\/qemu-server\/7777.conf' does not exist$/);
   });
 
   it('lock conflicts, Proxmox\'s and the service\'s: 409, the detail names the VM and the node', async () => {
@@ -131,9 +149,10 @@ describe('detail on every failure answer (issue 25.3)', () => {
   });
 
   it('the log form of a failure ({rc, log_multiline}) has its detail too', async () => {
-    const a = await api('POST', `${P}/vms/vm_id/start`, { proxmox_node: 'px-testing', vm_id: '7777', as_json: false });
+    sim.setFaults({ errorNext: 1000 });
+    const a = await api('POST', `${P}/vms/list`, { proxmox_node: 'px-testing', as_json: false });
     expect(a.status).toBe(500);
     expect(Object.keys(a.body).sort()).toEqual(['detail', 'log_multiline', 'rc']);
-    expect(a.body.detail).toContain('Start VM 7777 failed on node px-testing');
+    expect(a.body.detail).toContain('failed on node px-testing');
   });
 });

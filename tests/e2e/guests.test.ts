@@ -31,6 +31,7 @@ const UI = {
   stop: '{"proxmox_node":"pve01","vm_id":"2004","hosts":"px-testing","inventory":"hosts.yml"}',
   remove: '{"proxmox_node":"pve01","vm_id":"2004","hosts":"px-testing","inventory":"hosts.yml"}',
   startUnknown: '{"proxmox_node":"pve01","vm_id":"2999","hosts":"px-testing","inventory":"hosts.yml"}',
+  cloneToTaken: '{"proxmox_node":"pve01","vm_id":"9221","vm_new_id":"2004","vm_name":"web-01","full_clone":true}',
   nicUnknown: '{"proxmox_node":"pve01","vm_id":2999,"iface_id":0,"iface_model":"virtio","iface_bridge":"vmbr153","iface_firewall":true,"iface_mac":""}',
   // apply-changes calls (no hosts/inventory on these)
   setCpu: '{"proxmox_node":"pve01","vm_id":"2004","vm_cores":2}',
@@ -125,6 +126,12 @@ describe('a UI deployment with a container, then its redeploy', () => {
       expect(missing.body.detail).toBe(':: err - vm_id NOT FOUND : 2999 is neither a VM nor a container on node pve01');
     }
     expect(writes(), 'nothing written to Proxmox').toBe(writesBefore);
+
+    // The UI's VMID cache does not count containers: a redeployed clone may take the container's id.
+    const taken = await send('POST', '/vms/vm_id/clone', UI.cloneToTaken);
+    expect(taken.status, JSON.stringify(taken.body).slice(0, 1500)).toBe(409);
+    expect(taken.body.detail).toMatch(/^VM 2004 already exists on node pve01 \(Proxmox: /);
+    expect(guest(2004)).toMatchObject({ type: 'lxc', status: 'running' });
   });
 
   it('apply changes, configuration reads, NIC list and snapshots of the container through the VM routes', { timeout: 120_000 }, async () => {

@@ -98,8 +98,10 @@ export function registerErrorHandling(app: FastifyInstance, opts: { debug: boole
   // Every failure answer carries a `detail` (the one field the deployer UI shows): a run's answer
   // has its own (jobs/failure.ts); one without (an internal error's `{rc, log_multiline}`, the
   // stored answer of a job from before `detail`) gets its error or last log line.
+  // The readiness probe's 503 (`{ready:false[, checks]}`) is for orchestrators and keeps its own
+  // shape: without the token it must say nothing but `ready`.
   app.addHook('preSerialization', async (_req, reply, payload: unknown) => {
-    if (reply.statusCode < 400 || payload === null || typeof payload !== 'object' || Array.isArray(payload) || 'detail' in payload) return payload;
+    if (reply.statusCode < 400 || payload === null || typeof payload !== 'object' || Array.isArray(payload) || 'detail' in payload || 'ready' in payload) return payload;
     return { ...(payload as Record<string, unknown>), detail: detailOfBody(payload as Record<string, unknown>, reply.statusCode) };
   });
 

@@ -2,7 +2,7 @@ import type { ProxmoxClient } from './client.js';
 
 /**
  * What the service reads from Proxmox itself to choose the right operation before anything runs:
- * what kind of guest an id is (`/cluster/resources?type=vm`: QEMU VM or LXC container, its node
+ * what kind of guest an id is (`/cluster/resources`: QEMU VM or LXC container, its node
  * and name), a node's network interfaces, and its container templates. Pure reads over a
  * ProxmoxClient (the VM-name lookup's client, with its read retries); the caller maps failures.
  */
@@ -24,16 +24,22 @@ interface ClusterResource {
   name?: string;
 }
 
-/** Every guest of the cluster, VMs and containers, as `/cluster/resources?type=vm` lists them. */
-export async function clusterGuests(client: ProxmoxClient): Promise<GuestRef[]> {
-  const rows = await client.get<ClusterResource[]>('/cluster/resources?type=vm');
-  const out: GuestRef[] = [];
+/**
+ * Every guest of the cluster, VMs and containers, and the nodes that are offline, from one
+ * `/cluster/resources` (any node of a cluster answers it, and still lists the guests of a node
+ * that is down: the node's own entry says `offline`).
+ */
+export async function clusterGuests(client: ProxmoxClient): Promise<{ guests: GuestRef[]; offlineNodes: Set<string> }> {
+  const rows = await client.get<Array<ClusterResource & { status?: string }>>('/cluster/resources');
+  const guests: GuestRef[] = [];
+  const offlineNodes = new Set<string>();
   for (const r of rows ?? []) {
+    if (r.type === 'node' && r.status === 'offline') offlineNodes.add(String(r.node ?? ''));
     const vmid = Number(r.vmid);
     if ((r.type !== 'qemu' && r.type !== 'lxc') || !Number.isInteger(vmid)) continue;
-    out.push({ vmid, kind: r.type, node: String(r.node ?? ''), name: String(r.name ?? '') });
+    guests.push({ vmid, kind: r.type, node: String(r.node ?? ''), name: String(r.name ?? '') });
   }
-  return out;
+  return { guests, offlineNodes };
 }
 
 /** One node interface as `GET /nodes/{node}/network` shows it (the staged configuration when there is one). */

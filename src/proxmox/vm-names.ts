@@ -96,9 +96,11 @@ export class VmNameResolver {
    * with its name. DomainError VM_NOT_FOUND naming the id and the node when it is neither.
    */
   async guest(node: string | null, vmId: string | number): Promise<GuestRef> {
-    const { guests, where } = await this.read(async (client, creds) => ({ guests: await clusterGuests(client), where: node || creds.node }));
+    const { listed, where } = await this.read(async (client, creds) => ({ listed: await clusterGuests(client), where: node || creds.node }));
     const vmid = Number(vmId);
-    const found = guests.find((g) => g.vmid === vmid);
+    // A node that is down answers nothing: say so before a run would find it out (Proxmox's 595).
+    if (listed.offlineNodes.has(where)) throw new DomainError('PROXMOX_UNAVAILABLE', `:: err - Proxmox node ${where} is offline (the cluster lists it offline; its API would answer 595)`);
+    const found = listed.guests.find((g) => g.vmid === vmid);
     if (found && found.node === where) return found;
     const elsewhere = found ? ` (it is on node ${found.node})` : '';
     throw new DomainError('VM_NOT_FOUND', `:: err - vm_id NOT FOUND : ${vmid} is neither a VM nor a container on node ${where}${elsewhere}`);

@@ -109,7 +109,7 @@ describe.concurrent('Proxmox faults during real runs', () => {
     expect(del.map((d) => d.status)).toEqual([502, 502, 502]);
     expect(del[0]!.body.detail).toMatch(/Proxmox API answered 500/);
     expect(del[1]!.body.detail).toMatch(/Proxmox API unreachable .*(other side closed|ECONNRESET|socket)/i);
-    expect(del[2]!.body.detail).toMatch(/Proxmox API answered 595/);
+    expect(del[2]!.body.detail).toMatch(/Proxmox node px-testing is offline/); // read from /cluster/resources, which another node answers
     expect([err, rst, off].map((s) => s!.app.engine.stats.started)).toEqual(started);
     for (const s of [err, rst, off, slow]) await s!.stillServing();
   });

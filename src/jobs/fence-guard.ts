@@ -36,7 +36,9 @@ function check(): void {
   if (roots.size === 0) return;
   const left = until - now();
   if (left <= 0) killAll('lease expired');
-  else timer = setTimeout(check, left);
+  // At the deadline, what already waits on stdin (a renewal sent in time) is read first: timers
+  // run before I/O in an event-loop turn, setImmediate after it.
+  else timer = setTimeout(() => setImmediate(check), left);
 }
 
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });

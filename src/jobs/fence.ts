@@ -73,7 +73,8 @@ export class Lease {
     this.fired = false;
     this.send({ until: deadline });
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.valid(), Math.max(0, deadline - monotonicMs()) + 1).unref();
+    // setImmediate: a heartbeat answer already received is handled first (timers run before I/O).
+    this.timer = setTimeout(() => setImmediate(() => this.valid()), Math.max(0, deadline - monotonicMs()) + 1).unref();
   }
 
   /** Whether the lease still holds; when it has just run out, fences first (onExpire). */

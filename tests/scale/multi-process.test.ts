@@ -19,7 +19,7 @@ const VMS = '/v0/admin/proxmox/vms';
 const ASYNC = { prefer: 'respond-async' };
 /** The job the outage cases submit while a service is down (refused) and once it is back (run). */
 const PING = { url: '/v0/admin/debug/ping', body: { proxmox_node: 'px-testing', hosts: 'px-testing' } };
-const LOST_AFTER_S = 2;
+const LOST_AFTER_S = 4;
 
 let pgServer: PostgresServer;
 let redis: RedisServer;

@@ -17,6 +17,7 @@ const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 let until = Number.NEGATIVE_INFINITY;
 const roots = new Set<number>();
 let timer: NodeJS.Timeout | undefined;
+let pending = false;
 
 function killAll(why: string): void {
   if (roots.size === 0) return;
@@ -52,7 +53,15 @@ lines.on('line', (line) => {
   if (typeof m.until === 'number') until = Math.max(until, m.until);
   if (typeof m.watch === 'number') roots.add(m.watch);
   if (typeof m.unwatch === 'number') roots.delete(m.unwatch);
-  check();
+  // Checked once everything already received is read: a `watch` may be followed in the same read
+  // by renewals sent after it (the guard, slow to start, reads a backlog).
+  if (!pending) {
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      check();
+    });
+  }
 });
 lines.on('close', () => {
   killAll('worker gone');

@@ -361,8 +361,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // Workers on other hosts read and write the jobs: the store must be the shared one.
     throw new ConfigError('RUN_QUEUE', 'redis requires JOBS_STORE=postgres');
   }
-  if (config.queue.mode === 'redis' && config.queue.lostAfterMs <= config.queue.heartbeatMs) {
-    throw new ConfigError('WORKER_LOST_AFTER', `must exceed WORKER_HEARTBEAT_INTERVAL (${config.queue.heartbeatMs / 1000} s)`);
+  // A worker fences itself once 3/4 of WORKER_LOST_AFTER passed without a heartbeat stored
+  // (jobs/fence.ts): that lease must outlast the heartbeat interval.
+  if (config.queue.mode === 'redis' && (config.queue.lostAfterMs * 3) / 4 <= config.queue.heartbeatMs) {
+    throw new ConfigError('WORKER_LOST_AFTER', `must exceed 4/3 of WORKER_HEARTBEAT_INTERVAL (${config.queue.heartbeatMs / 1000} s): a worker fences itself after 3/4 of it without a heartbeat`);
   }
   return Object.freeze(config);
 }

@@ -111,7 +111,7 @@ export const envSchema = Type.Object({
     'Redis the instances share (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS): the run queue (`RUN_QUEUE=redis`, where it is required) and the shared status polls (`STATUS_SHARING`). A URL with a password is a secret: never logged, never passed to runs, redacted from jobs',
   ),
   WORKER_HEARTBEAT_INTERVAL: seconds(5, 0.05, 3600, 'with `RUN_QUEUE=redis`: how often a worker says it is alive (PostgreSQL `workers` table)'),
-  WORKER_LOST_AFTER: seconds(30, 0.1, 86_400, 'with `RUN_QUEUE=redis`: a worker silent for this long is gone; its queued and running jobs end `lost` and their VM locks are released (never run again). More than `WORKER_HEARTBEAT_INTERVAL`'),
+  WORKER_LOST_AFTER: seconds(30, 0.1, 86_400, 'with `RUN_QUEUE=redis`: a worker silent for this long is gone; its queued and running jobs end `lost` and their VM locks are released (never run again). A worker that has stored no heartbeat for 3/4 of it fences itself first (kills its runs, writes nothing more for them). More than 4/3 of `WORKER_HEARTBEAT_INTERVAL`'),
   JOBS_RETENTION_DAYS: Type.Number({
     default: 30, minimum: 0.001, maximum: 36_500, 'x-unit': 'days',
     description: 'finished jobs older than this are deleted (at startup, then hourly)',

@@ -112,6 +112,24 @@ export class Run extends EventEmitter {
     else this.terminate();
   }
 
+  /**
+   * Fencing (a worker whose lease ran out): the whole tree gets SIGKILL now, no grace — nothing of
+   * the run may act any more. The run ends canceled.
+   */
+  kill(): void {
+    if (this.state === 'finished') return;
+    this.stopReason ??= 'canceled';
+    if (this.state === 'queued') return this.finish({ rc: 254, status: this.stopReason, events: [] });
+    const child = this.child;
+    if (!child?.pid) {
+      this.abortWarm?.();
+      return;
+    }
+    this.doomed = descendants(child.pid);
+    if (this.playbookPid) this.doomed.push(this.playbookPid);
+    this.killTree();
+  }
+
   /** Once the process exists (cancel may come while the private directory is being prepared). */
   private terminate(): void {
     const child = this.child;

@@ -42,7 +42,8 @@ const CANCEL_REPEAT_MS = 1000;
 /**
  * RUN_QUEUE=redis: a job still in the queue ends canceled in the store at once (a worker that
  * takes it later finds it final and does nothing); one a worker holds is asked to stop (Redis
- * pub/sub, again every second) and the answer waits until it is over, as for a local job.
+ * pub/sub, again every second) and the answer waits until it is over, as for a local job. When
+ * Redis cannot take the request at all: RunQueueUnavailableError (503, Retry-After) at once.
  */
 async function cancelQueued(j: Jobs, job: JobRecord, reason: string): Promise<JobRecord | null> {
   const id = job.id;
@@ -54,9 +55,14 @@ async function cancelQueued(j: Jobs, job: JobRecord, reason: string): Promise<Jo
   const watch = j.opts.notices?.watch(id);
   const deadline = Date.now() + j.opts.config.runner.cancelGraceMs + REMOTE_CANCEL_MARGIN_MS;
   try {
-    for (;;) {
+    for (let first = true; ; first = false) {
       const since = watch?.version() ?? 0;
-      await j.opts.queue!.cancel(id, reason).catch((err: unknown) => j.log.warn({ err, job: id }, 'jobs: the cancel could not be sent yet'));
+      await j.opts.queue!.cancel(id, reason).catch((err: unknown) => {
+        // The only way to the worker is Redis: a cancel that cannot be sent at all is a 503 with
+        // Retry-After at once, not a request waiting for the job to end by itself.
+        if (first) throw err;
+        j.log.warn({ err, job: id }, 'jobs: the cancel could not be sent again');
+      });
       const current = await j.store.getJob(id);
       if (!current || isFinal(current.status) || Date.now() > deadline) return current;
       if (watch) await watch.changed(since, CANCEL_REPEAT_MS);

@@ -78,6 +78,8 @@ export interface Active {
   emitter: EventEmitter;
   run: Run | null;
   cancelReason: string | null;
+  /** Set when the worker running the job fenced itself (its lease ran out): the run is killed, nothing more is written. */
+  fenced: string | null;
   ended: boolean;
   redactor: Redactor;
   /** Resolves when the job is over (final in the store, or in memory when the store refused it). */
@@ -98,6 +100,7 @@ export function newActive(record: JobRecord, redactor: Redactor, events: JobEven
     emitter: new EventEmitter().setMaxListeners(0),
     run: null,
     cancelReason: null,
+    fenced: null,
     ended: false,
     redactor,
     finished: new Promise((r) => (finish = r)),
@@ -126,6 +129,16 @@ export interface JobManagerOptions {
    * the live status of the guests it changed is pushed from here (app.ts). Must not throw.
    */
   onJobEnd?(job: Readonly<JobRecord>): void;
+  /** A worker's fencing (fence.ts): absent on an API instance. */
+  fence?: JobFence;
+}
+
+/** What the job code asks of a worker's lease. */
+export interface JobFence {
+  /** Whether the worker may still write its jobs (its lease holds); noticing the lease's end fences the worker first. */
+  writable(): boolean;
+  /** A run's top process, killed with its tree by the fence guard when the lease ends; returns the unwatch. */
+  watch(pid: number): () => void;
 }
 
 /** What the parts of the jobs domain share: the options, and the jobs this process holds. */

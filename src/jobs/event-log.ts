@@ -31,6 +31,8 @@ function flush(j: Jobs, a: Active): Promise<void> {
 export async function writeEvents(j: Jobs, a: Active): Promise<void> {
   const batch = a.events.slice(a.storedSeq);
   if (batch.length === 0) return;
+  // A worker that fenced itself writes nothing more (its lease ran out: the job may be lost already).
+  if (a.fenced || j.opts?.fence?.writable() === false) return;
   await j.store.appendEvents(a.record.id, batch);
   a.storedSeq = Math.max(a.storedSeq, batch[batch.length - 1]!.seq);
   j.opts?.notices?.stored(a.record.id, a.storedSeq, false);

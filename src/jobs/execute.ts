@@ -7,26 +7,47 @@ import { fromPortable, rootsOf } from './portable.js';
 import { Redactor } from './redact.js';
 import { retrying } from './retry.js';
 import { drive } from './run.js';
-import { isFinal, type JobOwner, type JobPatch, type JobStore } from './types.js';
-
-/** A worker waits this long for the store to take its claim of a job (a database restarting). */
-const CLAIM_RETRY_MS: readonly number[] = [100, 250, 500, 1000, 1000, 2000, 2000, 3000, 5000, 5000, 5000, 5000];
-
-export type Executed = 'done' | 'skipped';
+import { isFinal, type JobEvent, type JobOwner, type JobPatch, type JobRecord, type JobStore } from './types.js';
 
 /**
- * The job store as a worker writes it: a status change is written only while the job is not
- * final in the store, so a worker declared lost (a long pause, a network cut) that comes back
- * writes nothing over the `lost` the others agreed on.
+ * A worker tries this long to read and claim a job before giving it back to the queue (another
+ * worker, or this one once its store answers again, takes it): a worker cut from its database
+ * never holds a job it cannot run.
  */
-export function guardedStore(store: JobStore): JobStore {
+const CLAIM_RETRY_MS: readonly number[] = [100, 250, 500];
+
+/** `requeue`: the job was not taken (the store did not answer, or the worker is fenced): back to the queue. */
+export type Executed = 'done' | 'skipped' | 'requeue';
+
+/** A write refused because the worker's lease ran out (it fenced itself). */
+export class FencedError extends Error {
+  constructor() {
+    super("the worker's lease ran out (fenced): it writes nothing more for its jobs");
+    this.name = 'FencedError';
+  }
+}
+
+/**
+ * The job store as a worker writes it: nothing at all once its lease ran out (`writable`, checked
+ * synchronously before each write), and a status change only while the job is not final in the
+ * store, so a worker declared lost (a long pause, a network cut) that comes back writes nothing
+ * over the `lost` the others agreed on (the store itself refuses any write to a final job too).
+ */
+export function guardedStore(store: JobStore, writable: () => boolean = () => true): JobStore {
   const qs = store.queueStore!();
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'updateJob') {
         return async (id: string, patch: JobPatch) => {
+          if (!writable()) throw new FencedError();
           if (patch.status === undefined) return target.updateJob(id, patch);
           await qs.finish(id, patch);
+        };
+      }
+      if (prop === 'appendEvents') {
+        return async (id: string, events: readonly JobEvent[]) => {
+          if (!writable()) throw new FencedError();
+          return target.appendEvents(id, events);
         };
       }
       const v = Reflect.get(target, prop, receiver) as unknown;
@@ -52,7 +73,15 @@ export async function executeQueued(
   const qs = j.queueStore!;
   const id = data.id;
   if (j.closed) throw new Error('the worker is closing');
-  const record = await retrying(() => j.store.getJob(id), CLAIM_RETRY_MS);
+  const fence = j.opts.fence;
+  if (fence && !fence.writable()) return 'requeue';
+  let record: JobRecord | null;
+  try {
+    record = await retrying(() => j.store.getJob(id), CLAIM_RETRY_MS);
+  } catch (err) {
+    j.log.warn({ err, job: id }, 'worker: the job store does not answer; the job goes back to the queue');
+    return 'requeue';
+  }
   if (!record || isFinal(record.status)) return 'skipped';
   const redactor = new Redactor([...j.opts.secrets(), ...data.secrets]);
   const { active: a, finish } = newActive({ ...record, owner }, redactor, await retrying(() => j.store.readEvents(id, 0), CLAIM_RETRY_MS));
@@ -60,11 +89,22 @@ export async function executeQueued(
   j.active.set(id, a);
   let claimed = false;
   try {
+    if (fence && !fence.writable()) return 'requeue';
     claimed = await retrying(() => qs.claim(id, owner), CLAIM_RETRY_MS);
+  } catch (err) {
+    // Not known whether the claim was stored: given back; if it was, the job ends lost (it never
+    // ran) when this worker has its store again (RunWorker.recover) or is declared lost.
+    j.log.warn({ err, job: id }, 'worker: the claim could not be stored; the job goes back to the queue');
+    return 'requeue';
   } finally {
     if (!claimed) j.active.delete(id);
   }
   if (!claimed) return 'skipped';
+  // Fenced while claiming: the run does not start; the job ends lost (RunWorker.recover).
+  if (a.fenced) {
+    j.active.delete(id);
+    return 'done';
+  }
   try {
     let steps: RunSpec[] | null = null;
     let first: Run | null = null;
@@ -92,7 +132,8 @@ export async function executeQueued(
     finish(outcome);
     return 'done';
   } finally {
-    await retrying(() => qs.releaseLocks(id)).catch((err: unknown) => j.log.error({ err, job: id }, 'worker: locks not given back (the sweep will)'));
+    // A fenced job's locks go with its `lost` (whoever writes it), not from a worker without a lease.
+    if (!a.fenced) await retrying(() => qs.releaseLocks(id)).catch((err: unknown) => j.log.error({ err, job: id }, 'worker: locks not given back (the sweep will)'));
     if (!a.recordRetry) j.active.delete(id);
   }
 }

@@ -66,6 +66,7 @@ export async function transition(j: Jobs, a: Active, change: Transition): Promis
     push(j, a, { t: nowIso(), type: 'status', status: 'running' });
     return;
   }
+  if (a.fenced || j.opts?.fence?.writable() === false) return endFenced(j, a);
   push(j, a, { t: nowIso(), type: 'end', status: change.status, rc: change.rc ?? null, ...(change.reason ? { reason: change.reason } : {}) });
   a.ended = true;
   Object.assign(a.record, change);
@@ -84,6 +85,18 @@ export async function transition(j: Jobs, a: Active, change: Transition): Promis
   }
   // Other processes waiting for the job (RUN_QUEUE=redis) read its end now.
   if (recorded) j.opts?.notices?.stored(id, a.events.length, true);
+  a.emitter.emit('finished');
+}
+
+/**
+ * The end of a job whose worker fenced itself: nothing is written (the job ends `lost` in the
+ * store, by a sweeper or by the worker once it has a lease again); in memory it is over, lost.
+ */
+function endFenced(j: Jobs, a: Active): void {
+  a.fenced ??= 'the worker fenced itself';
+  a.ended = true;
+  Object.assign(a.record, { status: 'lost', rc: null, reason: a.fenced, finished_at: Date.now() });
+  j.log.warn({ job: a.record.id }, 'jobs: a fenced job ended; nothing written');
   a.emitter.emit('finished');
 }
 

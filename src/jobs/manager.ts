@@ -92,6 +92,27 @@ export class JobManager {
     return true;
   }
 
+  /**
+   * A worker's lease ran out: every job it runs is fenced — its run's whole tree killed at once
+   * (SIGKILL, no grace), nothing more written for it. Returns the ids.
+   */
+  fence(reason: string): string[] {
+    const fenced: string[] = [];
+    for (const a of this.jobs.active.values()) {
+      if (a.ended) continue;
+      a.fenced ??= reason;
+      a.run?.kill();
+      fenced.push(a.record.id);
+    }
+    return fenced;
+  }
+
+  /** Whether this process runs the job and has not fenced it. */
+  runsHere(id: string): boolean {
+    const a = this.jobs.active.get(id);
+    return a !== undefined && !a.fenced;
+  }
+
   /** Cancels a queued or running job and resolves once it is over (its processes gone). */
   cancel(id: string, reason?: string): Promise<JobRecord | null> {
     return cancelJob(this.jobs, id, reason);

@@ -24,7 +24,8 @@ export class MemoryJobStore implements JobStore {
 
   async updateJob(id: string, patch: JobPatch): Promise<void> {
     const job = this.jobs.get(id);
-    if (!job) return;
+    // A job in a final state is never written again.
+    if (!job || isFinal(job.status)) return;
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) (job as unknown as Record<string, unknown>)[k] = clone(v);
   }
 
@@ -68,7 +69,7 @@ export class MemoryJobStore implements JobStore {
   async appendEvents(jobId: string, events: readonly JobEvent[]): Promise<void> {
     const list = this.events.get(jobId);
     const job = this.jobs.get(jobId);
-    if (!list || !job) return;
+    if (!list || !job || isFinal(job.status)) return;
     for (const e of events) if (e.seq > (list[list.length - 1]?.seq ?? 0)) list.push(clone(e));
     job.event_count = Math.max(job.event_count, list[list.length - 1]?.seq ?? 0);
   }

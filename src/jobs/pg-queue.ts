@@ -28,13 +28,21 @@ export class PgQueueStore implements QueueStore {
     );
   }
 
-  async heartbeat(workerId: string): Promise<void> {
-    await this.db.query(
-      `WITH w AS (UPDATE workers SET heartbeat_at = now() WHERE id = $1)
-       UPDATE vm_locks SET heartbeat_at = now() WHERE owner = $1`,
-      [workerId],
+  async heartbeat(workerId: string, lostAfterMs: number): Promise<boolean> {
+    // Renewed only while not expired: once silent for WORKER_LOST_AFTER a worker may have been
+    // declared lost, and it must learn so (and fence itself) rather than look alive again.
+    const r = await this.db.query<{ n: number }>(
+      `WITH w AS (UPDATE workers SET heartbeat_at = now() WHERE id = $1 AND heartbeat_at > now() - make_interval(secs => $2) RETURNING id),
+       l AS (UPDATE vm_locks SET heartbeat_at = now() WHERE owner = $1 AND EXISTS (SELECT 1 FROM w))
+       SELECT count(*)::int AS n FROM w`,
+      [workerId, lostAfterMs / 1000],
       'r42_worker_heartbeat',
     );
+    return (r.rows[0]?.n ?? 0) > 0;
+  }
+
+  jobsOfWorker(workerId: string): Promise<JobRecord[]> {
+    return this.select(`WHERE status IN ${UNFINISHED} AND (owner ->> 'worker') = $1`, [workerId]);
   }
 
   async retireWorker(workerId: string): Promise<void> {

@@ -123,7 +123,8 @@ export class PgJobStore implements JobStore {
     const { sets, values } = patchAssignments(patch);
     if (sets.length === 0) return;
     values.push(id);
-    await this.db.query(`UPDATE jobs SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
+    // A job in a final state is never written again (a worker declared lost that comes back included).
+    await this.db.query(`UPDATE jobs SET ${sets.join(', ')} WHERE id = $${values.length} AND status IN ${UNFINISHED}`, values);
   }
 
   async deleteJob(id: string): Promise<void> {
@@ -174,15 +175,18 @@ export class PgJobStore implements JobStore {
 
   async appendEvents(jobId: string, events: readonly JobEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // One statement (atomic, one round trip): the events, and the job's event_count.
+    // One statement (atomic, one round trip): the events, and the job's event_count — only while
+    // the job is not final. The job's row is locked first, so an append racing with the end
+    // another process writes (a sweeper declaring it lost) waits for it, sees it final and adds
+    // nothing: no event ever follows a job's `end`.
     await this.db.query(
-      `WITH added AS (
+      `WITH j AS (SELECT id FROM jobs WHERE id = $1 AND status IN ${UNFINISHED} FOR UPDATE),
+       added AS (
          INSERT INTO job_events (job_id, seq, data)
-         SELECT $1, (e ->> 'seq')::integer, e FROM json_array_elements($2::json) AS e
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1)
+         SELECT j.id, (e ->> 'seq')::integer, e FROM j, json_array_elements($2::json) AS e
          ON CONFLICT DO NOTHING
        )
-       UPDATE jobs SET event_count = GREATEST(event_count, $3) WHERE id = $1`,
+       UPDATE jobs SET event_count = GREATEST(jobs.event_count, $3) FROM j WHERE jobs.id = j.id`,
       [jobId, JSON.stringify(events), events[events.length - 1]!.seq],
       'r42_append_events',
     );

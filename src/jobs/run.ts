@@ -76,7 +76,10 @@ async function watchRun(j: Jobs, a: Active, run: Run): Promise<RunResult> {
     const e = reduceEvent(ev, { redactor: a.redactor, roots: j.roots });
     if (e) push(j, a, e);
   };
+  let unwatch: (() => void) | undefined;
   const onSpawn = (s: { pid: number; privateDir: string }) => {
+    // A worker's fence guard kills the run (its process group and tree) if the worker's lease runs out.
+    unwatch = j.opts.fence?.watch(s.pid);
     info.pid = s.pid;
     info.private_dir = s.privateDir;
     // Written at once: it is what a restart needs to clean up after a crash.
@@ -96,5 +99,6 @@ async function watchRun(j: Jobs, a: Active, run: Run): Promise<RunResult> {
     run.off('event', onEvent);
     run.off('spawn', onSpawn);
     run.off('started', started);
+    unwatch?.();
   }
 }

@@ -163,6 +163,15 @@ export class SqliteJobStore implements JobStore {
       });
       for (const t of job.targets) this.stmt.insertTarget.run(job.id, t.node, t.vmid);
     };
+    const appendTx = this.db.transaction((jobId: string, events: readonly JobEvent[]) => {
+      if (this.stmt.unfinishedById.get(jobId) === undefined) return;
+      let last = 0;
+      for (const e of events) {
+        this.stmt.insertEvent.run(jobId, e.seq, JSON.stringify(e));
+        last = e.seq;
+      }
+      this.stmt.eventCount.run(last, jobId);
+    });
     this.tx = {
       insert: this.db.transaction((job: JobRecord, idem?: IdempotencyClaim): InsertOutcome => {
         if (idem) {
@@ -179,14 +188,9 @@ export class SqliteJobStore implements JobStore {
           this.stmt.deleteJob.run(id);
         }
       }),
-      append: this.db.transaction((jobId: string, events: readonly JobEvent[]) => {
-        let last = 0;
-        for (const e of events) {
-          this.stmt.insertEvent.run(jobId, e.seq, JSON.stringify(e));
-          last = e.seq;
-        }
-        this.stmt.eventCount.run(last, jobId);
-      }),
+      // Nothing is appended to a job in a final state: its `end` is its last event. IMMEDIATE:
+      // the check and the inserts under one write lock (another process may share the file).
+      append: (jobId: string, events: readonly JobEvent[]) => appendTx.immediate(jobId, events),
     };
   }
 
@@ -199,6 +203,7 @@ export class SqliteJobStore implements JobStore {
       byIdem: db.prepare(`${SELECT} WHERE idem_key = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1`),
       insertEvent: db.prepare('INSERT OR IGNORE INTO job_events (job_id, seq, data) VALUES (?, ?, ?)'),
       eventCount: db.prepare('UPDATE jobs SET event_count = max(event_count, ?) WHERE id = ?'),
+      unfinishedById: db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND status IN ('queued', 'running')`),
       events: db.prepare('SELECT data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       unfinished: db.prepare(`${SELECT} WHERE status IN ('queued', 'running')`),
       deleteJob: db.prepare('DELETE FROM jobs WHERE id = ?'),
@@ -220,7 +225,8 @@ export class SqliteJobStore implements JobStore {
       values.push(k === 'answer' || k === 'runs' ? (v === null ? null : JSON.stringify(v)) : v);
     }
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    // A job in a final state is never written again.
+    this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN ('queued', 'running')`).run(...values, id);
   }
 
   async deleteJob(id: string): Promise<void> {

@@ -179,8 +179,13 @@ export interface WorkerInfo {
  */
 export interface QueueStore {
   registerWorker(owner: JobOwner, concurrency: number): Promise<void>;
-  /** The worker is alive: its row and the VM locks of its jobs. */
-  heartbeat(workerId: string): Promise<void>;
+  /**
+   * The worker is alive: its row and the VM locks of its jobs — only while its last heartbeat is
+   * younger than `lostAfterMs` (false otherwise: it may have been declared lost, and must fence).
+   */
+  heartbeat(workerId: string, lostAfterMs: number): Promise<boolean>;
+  /** The unfinished jobs a worker has claimed. */
+  jobsOfWorker(workerId: string): Promise<JobRecord[]>;
   retireWorker(workerId: string): Promise<void>;
   workers(): Promise<WorkerInfo[]>;
   /** The VM locks of a job being queued pass to the queue (kept alive by any live instance until a worker takes them). */

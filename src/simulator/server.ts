@@ -39,6 +39,8 @@ export interface RequestRecord {
   status: number;
   principal: string | null;
   params: Record<string, unknown>;
+  /** When it was answered (ms since the epoch). */
+  at: number;
 }
 
 export interface ServerDeps {
@@ -143,7 +145,7 @@ function handle(deps: ServerDeps, cache: ReplyCache, req: IncomingMessage, res: 
   let params: Record<string, unknown> = {};
   let apiPath = rawPath;
   const finish = (reply: Reply) => {
-    deps.onRequest({ method, path: apiPath, status: reply.status, principal: principal?.id ?? null, params });
+    deps.onRequest({ method, path: apiPath, status: reply.status, principal: principal?.id ?? null, params, at: Date.now() });
     if (reply.status === 401 && deps.unauthorizedDelayMs > 0) {
       setTimeout(() => send(req, res, reply), deps.unauthorizedDelayMs);
     } else send(req, res, reply);

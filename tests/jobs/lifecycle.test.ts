@@ -24,7 +24,7 @@ async function setup(status: JobStatus) {
   const jobs = { store, log: pino({ level: 'silent' }), active: new Map() } as unknown as Jobs;
   const a: Active = {
     record: rec, events: [], storedSeq: 0, flushing: Promise.resolve(), flushScheduled: false, emitter: new EventEmitter(), run: null,
-    cancelReason: null, ended: false, redactor: new Redactor(), finished: new Promise(() => undefined), recordRetry: null,
+    cancelReason: null, fenced: null, ended: false, redactor: new Redactor(), finished: new Promise(() => undefined), recordRetry: null,
   };
   return { store, jobs, a };
 }

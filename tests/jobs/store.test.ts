@@ -54,7 +54,7 @@ describe.each(stores)('%s job store', (_name, make) => {
 
   it('round-trips a job with its targets, runs and answer, and applies patches', async () => {
     const s = await store();
-    const j = job({ targets: [{ node: 'px-testing', vmid: 4001 }, { node: 'px-lab-02', vmid: 2001 }], runs: [{ run_id: 'r', label: 'l', pid: 5, private_dir: '/tmp/r42-run-x', rc: null, status: null }] });
+    const j = job({ status: 'running', targets: [{ node: 'px-testing', vmid: 4001 }, { node: 'px-lab-02', vmid: 2001 }], runs: [{ run_id: 'r', label: 'l', pid: 5, private_dir: '/tmp/r42-run-x', rc: null, status: null }] });
     expect(await s.insertJob(j)).toEqual({ inserted: true });
     const back = (await s.getJob(j.id))!;
     expect({ ...back, targets: [...back.targets].sort((a, b) => a.vmid - b.vmid) }).toEqual({ ...j, targets: [...j.targets].sort((a, b) => a.vmid - b.vmid) });
@@ -113,7 +113,7 @@ describe.each(stores)('%s job store', (_name, make) => {
 
   it('appends events in order, reads them after a point, and counts them', async () => {
     const s = await store();
-    const j = job();
+    const j = job({ status: 'running' });
     await s.insertJob(j);
     await s.appendEvents(j.id, [ev(1), ev(2), ev(3)]);
     await s.appendEvents(j.id, [ev(4)]);
@@ -125,14 +125,32 @@ describe.each(stores)('%s job store', (_name, make) => {
     expect(await s.readEvents(j.id, 0)).toEqual([1, 2, 3, 4].map(ev));
   });
 
+  it('never writes a job in a final state again: appends and updates are refused (a worker declared lost that comes back)', async () => {
+    const s = await store();
+    for (const final of ['lost', 'successful', 'canceled'] as const) {
+      const j = job({ status: 'running' });
+      await s.insertJob(j);
+      await s.appendEvents(j.id, [ev(1)]);
+      await s.appendEvents(j.id, [{ seq: 2, t: new Date(0).toISOString(), type: 'end', status: final, rc: null }]);
+      await s.updateJob(j.id, { status: final, reason: 'the end', finished_at: 9 });
+      // What a late writer sends after the end: its events, its own end, a patch.
+      await s.appendEvents(j.id, [ev(3), { seq: 4, t: new Date(0).toISOString(), type: 'end', status: 'successful', rc: 0 }]);
+      await s.updateJob(j.id, { status: 'successful', rc: 0, reason: null, runs: [] });
+      await s.updateJob(j.id, { event_count: 7 });
+      expect((await s.readEvents(j.id, 0)).map((e) => [e.seq, e.type])).toEqual([[1, 'task_ok'], [2, 'end']]);
+      expect(await s.getJob(j.id)).toMatchObject({ status: final, reason: 'the end', finished_at: 9, event_count: 2 });
+    }
+  });
+
   it('finds unfinished jobs and prunes finished ones by age and count, never a running one', async () => {
     const s = await store();
-    const old = job({ created_at: 100 });
+    const old = job({ created_at: 100, status: 'running' });
     const oldRunning = job({ created_at: 101, status: 'running' });
     const queued = job({ created_at: 102, status: 'queued' });
     const recent = [job({ created_at: 200 }), job({ created_at: 201, status: 'lost' }), job({ created_at: 202, status: 'failed' })];
     for (const j of [old, oldRunning, queued, ...recent]) await s.insertJob(j);
     await s.appendEvents(old.id, [ev(1)]);
+    await s.updateJob(old.id, { status: 'successful' });
     expect((await s.unfinishedJobs()).map((j) => j.id).sort()).toEqual([oldRunning.id, queued.id].sort());
     expect(await s.prune({ before: 150, keep: 100 })).toBe(1);
     expect(await s.getJob(old.id)).toBeNull();
@@ -233,7 +251,7 @@ describe('PostgreSQL specifics', () => {
     const s = await PgJobStore.open(await server.createDatabase());
     open.push(s);
     const answer = { rc: 0, result: [{ z: 1, a: 2, m: { y: 1, b: 2 } }] };
-    const j = job({ answer });
+    const j = job({ answer, status: 'running' });
     await s.insertJob(j);
     expect(JSON.stringify((await s.getJob(j.id))!.answer)).toBe(JSON.stringify(answer));
     const e = { seq: 1, t: 'now', type: 'task_ok', zeta: 1, alpha: 2 } as JobEvent;

@@ -209,13 +209,18 @@ describe('two API instances and two workers (RUN_QUEUE=redis)', () => {
     console.log(`kill -9 → lost in ${took} ms (WORKER_LOST_AFTER ${LOST_AFTER_S} s)`);
   }, 90_000);
 
-  it('PostgreSQL restarted mid-stream: 503s naming the store while it is down, then the job ends and B\'s follower gets every event once', async () => {
+  it('PostgreSQL down longer than the workers\' lease: 503s naming the store while it is down; the worker fences itself, the job ends lost once, and B\'s follower gets every event once', async () => {
     const { id, follow } = await outageMidStream(`${VMS}/vm_id/pause`, pgServer, /JOB STORE UNAVAILABLE/, 'job_store');
-    await new Promise((r) => setTimeout(r, 1000));
+    // Longer than the lease (3/4 of WORKER_LOST_AFTER): the worker cannot tell an outage from a
+    // partition, so it kills its run and writes nothing more; the job ends lost (by the worker once
+    // the store is back, or by a sweeper), never successful after the run was killed.
+    await new Promise((r) => setTimeout(r, LOST_AFTER_S * 1000));
     await pgServer.start();
     const stream = await follow;
     const done = await settle(b, id);
-    expect(done.status, JSON.stringify(done)).toBe('successful');
+    expect(done.status, JSON.stringify(done)).toBe('lost');
+    expect(done.reason).toMatch(/^worker \S+ \(process \d+ on .+\) (fenced itself|stopped answering)/);
+    expect(stream.messages.filter((m) => m.event === 'message').at(-1)?.data).toMatchObject({ type: 'end', status: 'lost' });
     expect(seqsOf(stream.messages)).toEqual(range(done.event_count));
     await until('ready again', async () => (await b.call('GET', '/readyz')).status === 200, 20_000, 200);
     const ok = await a.call('POST', PING.url, PING.body);

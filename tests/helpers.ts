@@ -71,6 +71,15 @@ export function listFiles(dir: string): string[] {
 /** Pids of processes whose command line contains `needle`. */
 export const processesMatching = (needle: string): number[] => processesNaming(needle, ['cmdline']);
 
+/** A process's command line, its arguments joined by spaces; '' once it is gone. */
+export function commandLine(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
 export async function waitFor(cond: () => boolean, timeoutMs = 20_000, stepMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
 import { descendants } from '../../src/engine/process-tree.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { apiCaller, simulatorInventory, tempDir, waitFor } from '../helpers.js';
+import { apiCaller, commandLine, simulatorInventory, tempDir, waitFor } from '../helpers.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 /**
@@ -19,13 +19,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-const cmdline = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-};
 
 describe('temp directories of a killed service', () => {
   it('are removed by the next start; those of a live instance are not', async () => {
@@ -64,7 +57,7 @@ describe('temp directories of a killed service', () => {
 
     // A killed with its warm engine, neither able to clean up (the engine stopped first, so it
     // cannot react to A's end before its own SIGKILL).
-    const server = descendants(a.pid).find((pid) => cmdline(pid).includes('r42-warm server'));
+    const server = descendants(a.pid).find((pid) => commandLine(pid).includes('r42-warm server'));
     expect(server).toBeDefined();
     process.kill(server!, 'SIGSTOP');
     process.kill(a.pid, 'SIGKILL');

@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { descendants, statFields } from '../../src/engine/process-tree.js';
 import { processesOfRun } from '../../src/jobs/owner.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { apiCaller, simulatorInventory, tempDir, waitFor } from '../helpers.js';
+import { apiCaller, commandLine, simulatorInventory, tempDir, waitFor } from '../helpers.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 /**
@@ -28,13 +28,6 @@ function running(pid: number): boolean {
   }
 }
 
-const cmdline = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-};
 const parentOf = (pid: number) => Number(statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[1]);
 
 describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signal (RUNNER_ENGINE=%s)', (engine) => {
@@ -75,8 +68,8 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
     await waitFor(() => runOf(jobId)?.pid != null && sim.tasks.list('px-testing').some((t) => t.id === vmId && t.status === 'running'), 40_000);
     const run = runOf(jobId)!;
     expect(run.pid).toBeGreaterThan(0);
-    const playbook = descendants(run.pid!).find((pid) => parentOf(pid) === run.pid && cmdline(pid).includes('ansible-playbook'));
-    expect(playbook, `the playbook process of run ${run.run_id}: ${descendants(run.pid!).map((p) => `${p}<${parentOf(p)} ${cmdline(p)}`).join("; ")}`).toBeDefined();
+    const playbook = descendants(run.pid!).find((pid) => parentOf(pid) === run.pid && commandLine(pid).includes('ansible-playbook'));
+    expect(playbook, `the playbook process of run ${run.run_id}: ${descendants(run.pid!).map((p) => `${p}<${parentOf(p)} ${commandLine(p)}`).join("; ")}`).toBeDefined();
     return { runId: run.run_id, playbook: playbook!, tree: [run.pid!, ...descendants(run.pid!)] };
   }
 
@@ -125,7 +118,7 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
     const orphans = processesOfRun(asyncRun.runId).filter(running);
     expect(next.status).toBe(202);
     await call('POST', `/v0/jobs/${next.body.job_id}/cancel`);
-    expect(survivors.map((p) => `${p} ${cmdline(p)}`)).toEqual([]);
+    expect(survivors.map((p) => `${p} ${commandLine(p)}`)).toEqual([]);
     expect(orphans).toEqual([]);
 
     const lockMs = Date.now() - killedAt;

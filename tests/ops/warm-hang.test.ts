@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +5,7 @@ import { REPO_ROOT } from '../../src/config/paths.js';
 import { descendants, isRunning } from '../../src/engine/process-tree.js';
 import { processesOfRun } from '../../src/jobs/owner.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { apiCaller, simulatorInventory, tempDir, waitFor } from '../helpers.js';
+import { apiCaller, commandLine, simulatorInventory, tempDir, waitFor } from '../helpers.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 /**
@@ -26,13 +25,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-const cmdline = (pid: number) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-};
 
 describe('a hung warm engine server', () => {
   it('is killed and replaced within seconds; its runs fail saying so; /readyz says so meanwhile', async () => {
@@ -64,7 +56,7 @@ describe('a hung warm engine server', () => {
     await waitFor(() => ['4001', '4002'].every((id) => sim.tasks.list('px-testing').some((t) => t.id === id && t.status === 'running')), 40_000);
     const ready = await call('GET', '/readyz');
     expect(ready.status, JSON.stringify(ready.body)).toBe(200);
-    const server = descendants(svc.pid).find((pid) => cmdline(pid).includes('r42-warm server'))!;
+    const server = descendants(svc.pid).find((pid) => commandLine(pid).includes('r42-warm server'))!;
     expect(server).toBeGreaterThan(0);
     const runs = runIds();
     expect(runs).toHaveLength(2);
@@ -123,7 +115,7 @@ describe('a hung warm engine server', () => {
       if (Date.now() - t0 > 60_000) throw new Error(`/readyz not back: ${JSON.stringify(r.body)}`);
       await new Promise((res) => setTimeout(res, 100));
     }
-    const fresh = descendants(svc.pid).find((pid) => cmdline(pid).includes('r42-warm server'));
+    const fresh = descendants(svc.pid).find((pid) => commandLine(pid).includes('r42-warm server'));
     expect(fresh).toBeDefined();
     expect(fresh).not.toBe(server);
     const list = await call('POST', '/v0/admin/proxmox/vms/list', { proxmox_node: 'px-testing' });

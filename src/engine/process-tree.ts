@@ -86,15 +86,17 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
 export const processesWithEnvironment = (needle: string): number[] => processesNaming(needle, ['environ']);
 
 /**
- * Pids of the process group or session `id` (a playbook process leads both: ptyprocess makes it
- * a session leader). Its forked workers stay in them after it dies, orphaned to pid 1, where no
- * walk of parent links finds them.
+ * Pids of the process groups or sessions led by `ids` (a playbook process leads both: ptyprocess
+ * makes it a session leader), in one walk of /proc. Its forked workers stay in them after it
+ * dies, orphaned to pid 1, where no walk of parent links finds them.
  */
-export function groupMembers(id: number): number[] {
+export function groupMembers(ids: readonly number[]): number[] {
   const out: number[] = [];
+  if (ids.length === 0) return out;
+  const leaders = new Set(ids);
   forEachProcess((pid, read) => {
     const f = statFields(read('stat'));
-    if (Number(f[2]) === id || Number(f[3]) === id) out.push(pid);
+    if (leaders.has(Number(f[2])) || leaders.has(Number(f[3]))) out.push(pid);
   });
   return out;
 }

@@ -4,9 +4,9 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { toUnsafeYaml } from './extravars.js';
-import { fileURLToPath } from 'node:url';
 import { descendants, groupMembers, isAlive, processesWithEnvironment, signal, signalName, waitGone } from './process-tree.js';
 import type { RunResult, RunSpec, RunStatus, RunnerEvent } from './types.js';
 import type { WarmServer } from './warm/client.js';
@@ -376,8 +376,8 @@ export class Run extends EventEmitter {
     // The playbook process leads a session and process group of its own (the pty's); its forked
     // workers stay in them when it dies (killed, out of memory), orphaned to pid 1, where the
     // walk above no longer finds them: every member goes, whether the leader lives or not.
-    if (this.playbookPid) for (const pid of groupMembers(this.playbookPid)) pids.add(pid);
-    if (this.ctx.engine === 'warm' && child?.pid) for (const pid of groupMembers(child.pid)) pids.add(pid);
+    const leaders = [this.playbookPid, this.ctx.engine === 'warm' ? child?.pid : undefined].filter((p): p is number => Boolean(p));
+    for (const pid of groupMembers(leaders)) pids.add(pid);
     // A run stopped early (before ansible-playbook printed an event) may have left a playbook
     // process the runner no longer knows about: find it by the run id in its environment.
     // (A warm run's processes are forks: their environment block is the server's, and the

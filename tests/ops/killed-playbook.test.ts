@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/config/paths.js';
-import { descendants, statFields } from '../../src/engine/process-tree.js';
+import { descendants, isRunning, statFields } from '../../src/engine/process-tree.js';
 import { processesOfRun } from '../../src/jobs/owner.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { apiCaller, commandLine, simulatorInventory, tempDir, waitFor } from '../helpers.js';
@@ -19,14 +19,6 @@ import { startServiceProcess, type ServiceProcess } from './service-process.js';
 
 const START = '/v0/admin/proxmox/vms/vm_id/start';
 
-/** Alive and not a zombie (a zombie is dead, waiting to be reaped). */
-function running(pid: number): boolean {
-  try {
-    return statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const parentOf = (pid: number) => Number(statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'))[1]);
 
@@ -114,8 +106,8 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
     // The next request on the same VM gets its lock only once the killed run is over: by then no
     // process of that run may be left (orphaned workers included).
     const next = await call('POST', START, { proxmox_node: 'px-testing', vm_id: asyncVm }, { prefer: 'respond-async, wait=40' });
-    const survivors = asyncRun.tree.filter(running);
-    const orphans = processesOfRun(asyncRun.runId).filter(running);
+    const survivors = asyncRun.tree.filter(isRunning);
+    const orphans = processesOfRun(asyncRun.runId).filter(isRunning);
     expect(next.status).toBe(202);
     await call('POST', `/v0/jobs/${next.body.job_id}/cancel`);
     expect(survivors.map((p) => `${p} ${commandLine(p)}`)).toEqual([]);
@@ -127,8 +119,8 @@ describe.each(['ansible-runner', 'warm'] as const)('a playbook killed by a signa
     expect(s.status).toBe(500);
     expect(s.body.rc).not.toBe(0);
     expect(s.body.error).toContain(`the playbook was killed by ${sig}`);
-    expect(syncRun.tree.filter(running)).toEqual([]);
-    expect(processesOfRun(syncRun.runId).filter(running)).toEqual([]);
+    expect(syncRun.tree.filter(isRunning)).toEqual([]);
+    expect(processesOfRun(syncRun.runId).filter(isRunning)).toEqual([]);
 
     for (const id of [asyncId, syncId]) {
       const job = await finalJob(id);

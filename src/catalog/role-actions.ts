@@ -20,7 +20,7 @@ function rolesPath(projectRootDir: string, env: NodeJS.ProcessEnv = process.env)
   return [path.join(projectRootDir, 'roles'), ...inherited.split(':')].filter(Boolean).map((d) => d.replace(/^~(?=\/|$)/, os.homedir()));
 }
 
-const cache = new Map<string, { stamp: string; actions: Set<string> | null; declaresActions: boolean }>();
+const cache = new Map<string, { stamp: string; role: ControllerRole }>();
 
 function taskFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -65,21 +65,22 @@ function compared(files: string[]): Set<string> | null {
  * The controller role Ansible would use: its directory, its actions (null when they cannot be
  * told) and whether it declares them itself (this project's role) or only compares them (upstream's).
  */
-export function controllerRole(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): { roleDir: string; actions: Set<string> | null; declaresActions: boolean } | null {
+export interface ControllerRole {
+  roleDir: string;
+  actions: Set<string> | null;
+  declaresActions: boolean;
+}
+
+/** The controller role on the roles path Ansible would use, re-read when its files change. */
+export function controllerRole(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): ControllerRole | null {
   const roleDir = rolesPath(projectRootDir, env).map((d) => path.join(d, CONTROLLER_ROLE)).find((d) => fs.existsSync(path.join(d, 'tasks')));
   if (!roleDir) return null;
   const files = [...taskFiles(path.join(roleDir, 'tasks')), ...['vars/main.yml', 'defaults/main.yml'].map((f) => path.join(roleDir, f)).filter((f) => fs.existsSync(f))];
   const stamp = stampOf(files);
   const hit = cache.get(roleDir);
-  if (hit && hit.stamp === stamp) return { roleDir, actions: hit.actions, declaresActions: hit.declaresActions };
+  if (hit && hit.stamp === stamp) return hit.role;
   const own = declared(roleDir);
-  const actions = own ?? compared(files);
-  cache.set(roleDir, { stamp, actions, declaresActions: own !== null });
-  return { roleDir, actions, declaresActions: own !== null };
-}
-
-/** The actions of the controller role Ansible would use, or null when it cannot be told. */
-export function controllerActions(projectRootDir: string, env: NodeJS.ProcessEnv = process.env): { roleDir: string; actions: Set<string> | null } | null {
-  const role = controllerRole(projectRootDir, env);
-  return role && { roleDir: role.roleDir, actions: role.actions };
+  const role: ControllerRole = { roleDir, actions: own ?? compared(files), declaresActions: own !== null };
+  cache.set(roleDir, { stamp, role });
+  return role;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { controllerRole } from './role-actions.js';
+import type { ControllerRole } from './role-actions.js';
 
 /**
  * The variables an action of a third-party controller role cannot run without.
@@ -107,11 +107,10 @@ function requiredBy(file: string): string[] {
 }
 
 /**
- * The variables `action` of the controller role on the roles path reads without a default, with
+ * The variables `action` of the controller role (controllerRole) reads without a default, with
  * the file that reads them; null when the role declares its own actions or the file is not found.
  */
-export function actionInputs(projectRootDir: string, action: string): { file: string; required: string[] } | null {
-  const role = controllerRole(projectRootDir);
+export function actionInputs(role: ControllerRole | null, action: string): { file: string; required: string[] } | null {
   if (!role || role.declaresActions) return null;
   const file = actionFile(role.roleDir, action);
   return file ? { file, required: requiredBy(file) } : null;

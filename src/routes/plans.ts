@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ApiError } from '../http/api-error.js';
-import { controllerActions } from '../catalog/role-actions.js';
+import { controllerRole, type ControllerRole } from '../catalog/role-actions.js';
 import { actionInputs } from '../catalog/role-inputs.js';
 import { isServiceVar } from './service-vars.js';
 import { inventoryNames } from '../proxmox/credentials.js';
@@ -32,9 +32,10 @@ export function pick(body: Body, keys: readonly string[], rule: 'nonNull' | 'tru
 /** One action of the Proxmox controller role through playbooks/generic.yml on the `proxmox` group. */
 export function roleRun(ctx: RouteContext, action: string, vars: Body): RunSpec {
   const playbook = genericPlaybook(ctx); // checked before the inventory, as in the original
-  requireRoleAction(ctx, action);
+  const role = controllerRole(ctx.config.projectRootDir); // read once for both checks
+  requireRoleAction(role, action);
   const extravars = { proxmox_vm_action: action, hosts: 'proxmox', ...vars };
-  requireRoleInputs(ctx, action, extravars);
+  requireRoleInputs(ctx, role, action, extravars);
   return { playbook, inventory: hostsInventory(ctx), limit: 'proxmox', extravars, label: action };
 }
 
@@ -118,8 +119,8 @@ export function checkedLimit(body: Body, ctx: RouteContext, field = 'hosts'): st
  * (an upstream-shaped one: see catalog/role-inputs.ts); the service's own variables are the
  * configuration's business, never the request's, and are not asked for.
  */
-function requireRoleInputs(ctx: RouteContext, action: string, extravars: Body): void {
-  const inputs = actionInputs(ctx.config.projectRootDir, action);
+function requireRoleInputs(ctx: RouteContext, role: ControllerRole | null, action: string, extravars: Body): void {
+  const inputs = actionInputs(role, action);
   if (!inputs || inputs.required.length === 0) return;
   const configured = ctx.configuredVarNames();
   if (configured === null) return;
@@ -137,21 +138,20 @@ function requireRoleInputs(ctx: RouteContext, action: string, extravars: Body): 
 }
 
 /**
- * 501 when the controller role on the roles path has no such action (a third-party role may lack
- * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
- */
-/**
  * 501 before anything is read from Proxmox when the role has neither the VM nor the container
  * spelling of an action: which one a guest needs is only known after the lookup, but a role with
  * neither can run nothing whatever the guest is.
  */
 export function requireGuestAction(ctx: RouteContext, qemuAction: string, lxcAction = lxcName(qemuAction)): void {
-  const role = controllerActions(ctx.config.projectRootDir);
-  if (role?.actions && !role.actions.has(qemuAction) && !role.actions.has(lxcAction)) requireRoleAction(ctx, qemuAction);
+  const role = controllerRole(ctx.config.projectRootDir);
+  if (role?.actions && !role.actions.has(lxcAction)) requireRoleAction(role, qemuAction);
 }
 
-function requireRoleAction(ctx: RouteContext, action: string): void {
-  const role = controllerActions(ctx.config.projectRootDir);
+/**
+ * 501 when the controller role on the roles path has no such action (a third-party role may lack
+ * the newer ones, such as vm_set_name): it would run nothing and answer an empty success.
+ */
+function requireRoleAction(role: ControllerRole | null, action: string): void {
   if (role?.actions && !role.actions.has(action)) {
     throw new ApiError(501, `:: err - the Proxmox controller role at ${role.roleDir} has no action '${action}'`);
   }
